@@ -1,0 +1,317 @@
+// The only file that knows pybind11 and numpy. Each binding: check shapes and dtypes -> make the
+// input contiguous (array_t with c_style) -> return early on empty input -> release the GIL ->
+// dispatch to the op. Validation with user-facing messages lives in rtmer.motion; the checks here
+// guard the kernels' memory safety.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/check.h"
+#include "common/median.h"
+#include "common/parallel.h"
+#include "ops/flow_color.h"
+#include "ops/residual_sum.h"
+#include "ops/strain.h"
+#include "ops/tvl1.h"
+
+namespace py = pybind11;
+using namespace rtmer::ops;
+
+namespace {
+
+template <typename T>
+using carray = py::array_t<T, py::array::c_style>;
+
+std::vector<py::ssize_t> shape_of(const py::array& a) { return {a.shape(), a.shape() + a.ndim()}; }
+
+// frames (K, *S) against reference (*S): returns K, and the element count of S.
+std::pair<int64_t, int64_t> check_stack(const carray<uint8_t>& frames, const carray<uint8_t>& ref) {
+  RTMER_CHECK(frames.ndim() == ref.ndim() + 1, "frames must have one more axis than the reference");
+  for (py::ssize_t i = 0; i < ref.ndim(); ++i)
+    RTMER_CHECK(frames.shape(i + 1) == ref.shape(i), "frame shape differs from the reference shape");
+  RTMER_CHECK(frames.shape(0) <= 257, "at most 257 frames fit a uint16 residual sum");
+  return {frames.shape(0), ref.size()};
+}
+
+void check_same(const py::array& a, const py::array& b, const char* what) {
+  RTMER_CHECK(a.ndim() == b.ndim() && std::equal(a.shape(), a.shape() + a.ndim(), b.shape()), what);
+}
+
+void check_flow(const carray<float>& flow) {
+  RTMER_CHECK(flow.ndim() == 3 && flow.shape(2) == 2, "flow must be H x W x 2 float32");
+}
+
+carray<uint16_t> residual_sum(const carray<uint8_t>& frames, const carray<uint8_t>& ref) {
+  auto [k, n] = check_stack(frames, ref);
+  carray<uint16_t> acc(shape_of(ref));
+  if (n == 0) return acc;
+  {
+    py::gil_scoped_release nogil;
+    residual_sum_cpu(frames.data(), k, ref.data(), n, acc.mutable_data());
+  }
+  return acc;
+}
+
+void residual_accumulate(const carray<uint8_t>& frame, const carray<uint8_t>& ref, carray<uint16_t>& acc) {
+  check_same(frame, ref, "frame and reference shapes differ");
+  check_same(frame, acc, "accumulator shape differs from the frame shape");
+  if (frame.size() == 0) return;
+  py::gil_scoped_release nogil;
+  residual_accumulate_cpu(frame.data(), ref.data(), frame.size(), acc.mutable_data());
+}
+
+carray<uint8_t> absdiff(const carray<uint8_t>& frame, const carray<uint8_t>& ref) {
+  check_same(frame, ref, "frame and reference shapes differ");
+  carray<uint8_t> out(shape_of(frame));
+  if (frame.size() == 0) return out;
+  py::gil_scoped_release nogil;
+  absdiff_cpu(frame.data(), ref.data(), frame.size(), out.mutable_data());
+  return out;
+}
+
+carray<uint8_t> ars_from_sum(const carray<uint16_t>& acc) {
+  carray<uint8_t> out(shape_of(acc));
+  if (acc.size() == 0) return out;
+  py::gil_scoped_release nogil;
+  ars_from_sum_cpu(acc.data(), acc.size(), out.mutable_data());
+  return out;
+}
+
+carray<uint8_t> rrs_from_sum(const carray<uint16_t>& acc, int gmin, int gmax) {
+  RTMER_CHECK(0 <= gmin && gmin <= gmax && gmax <= 255, "need 0 <= gmin <= gmax <= 255");
+  carray<uint8_t> out(shape_of(acc));
+  if (acc.size() == 0) return out;
+  py::gil_scoped_release nogil;
+  rrs_from_sum_cpu(acc.data(), acc.size(), gmin, gmax, out.mutable_data());
+  return out;
+}
+
+carray<float> optical_strain(const carray<float>& flow) {
+  check_flow(flow);
+  const int64_t h = flow.shape(0), w = flow.shape(1);
+  carray<float> out({h, w});
+  if (h * w == 0) return out;
+  py::gil_scoped_release nogil;
+  optical_strain_cpu(flow.data(), h, w, out.mutable_data());
+  return out;
+}
+
+carray<uint8_t> flow_to_color(const carray<float>& flow, int n_hues) {
+  check_flow(flow);
+  const int64_t h = flow.shape(0), w = flow.shape(1);
+  carray<uint8_t> out({h, w, int64_t{3}});
+  color_wheel(n_hues);  // validates n_hues even for an empty flow
+  if (h * w == 0) return out;
+  py::gil_scoped_release nogil;
+  flow_to_color_cpu(flow.data(), h, w, n_hues, out.mutable_data());
+  return out;
+}
+
+carray<float> wheel(int n_hues) {
+  const std::vector<float> w = color_wheel(n_hues);
+  carray<float> out({static_cast<int64_t>(n_hues), int64_t{3}});
+  std::copy(w.begin(), w.end(), out.mutable_data());
+  return out;
+}
+
+carray<float> median_blur(const carray<float>& img, int k) {
+  RTMER_CHECK(img.ndim() == 2, "median_blur takes a 2-D float32 image");
+  carray<float> out(shape_of(img));
+  if (img.size() == 0) return out;
+  rtmer::Plane src, dst;
+  src.resize(static_cast<int>(img.shape(0)), static_cast<int>(img.shape(1)));
+  dst.resize(src.h, src.w);
+  src.assign(img.data());
+  {
+    py::gil_scoped_release nogil;
+    rtmer::MedianFilter(k).apply(src, dst, 0, src.h);
+  }
+  for (int y = 0; y < dst.h; ++y) std::copy(dst.row(y), dst.row(y) + dst.w, out.mutable_data() + static_cast<size_t>(y) * dst.w);
+  return out;
+}
+
+const float* optional_flow(const std::optional<carray<float>>& init, int h, int w) {
+  if (!init) return nullptr;
+  RTMER_CHECK(init->ndim() == 3 && init->shape(0) == h && init->shape(1) == w && init->shape(2) == 2,
+              "init flow must be H x W x 2 float32 with the images' H and W");
+  return init->data();
+}
+
+void check_pair(const carray<float>& i0, const carray<float>& i1) {
+  RTMER_CHECK(i0.ndim() == 2, "TV-L1 takes 2-D gray float32 images");
+  check_same(i0, i1, "the two images differ in shape");
+  RTMER_CHECK(i0.shape(0) > 0 && i0.shape(1) > 0, "TV-L1 needs non-empty images");
+}
+
+py::tuple tvl1(const carray<float>& i0, const carray<float>& i1, const std::optional<carray<float>>& init,
+               const Tvl1Params& prm, bool use_cuda) {
+  check_pair(i0, i1);
+  const int h = static_cast<int>(i0.shape(0)), w = static_cast<int>(i0.shape(1));
+  const float* init_ptr = optional_flow(init, h, w);
+  carray<float> flow({h, w, 2});
+  Tvl1Stats st;
+  {
+    py::gil_scoped_release nogil;
+#ifdef RTMER_WITH_CUDA
+    st = use_cuda ? tvl1_cuda(i0.data(), i1.data(), h, w, init_ptr, flow.mutable_data(), prm)
+                  : tvl1_cpu(i0.data(), i1.data(), h, w, init_ptr, flow.mutable_data(), prm);
+#else
+    (void)use_cuda;
+    st = tvl1_cpu(i0.data(), i1.data(), h, w, init_ptr, flow.mutable_data(), prm);
+#endif
+  }
+  return py::make_tuple(flow, st);
+}
+
+#ifdef RTMER_WITH_CUDA
+carray<uint16_t> residual_sum_gpu(const carray<uint8_t>& frames, const carray<uint8_t>& ref) {
+  auto [k, n] = check_stack(frames, ref);
+  carray<uint16_t> acc(shape_of(ref));
+  if (n == 0) return acc;
+  py::gil_scoped_release nogil;
+  residual_sum_cuda(frames.data(), k, ref.data(), n, acc.mutable_data());
+  return acc;
+}
+
+carray<float> optical_strain_gpu(const carray<float>& flow) {
+  check_flow(flow);
+  const int64_t h = flow.shape(0), w = flow.shape(1);
+  carray<float> out({h, w});
+  if (h * w == 0) return out;
+  py::gil_scoped_release nogil;
+  optical_strain_cuda(flow.data(), h, w, out.mutable_data());
+  return out;
+}
+
+carray<uint8_t> flow_to_color_gpu(const carray<float>& flow, int n_hues) {
+  check_flow(flow);
+  const int64_t h = flow.shape(0), w = flow.shape(1);
+  carray<uint8_t> out({h, w, int64_t{3}});
+  color_wheel(n_hues);
+  if (h * w == 0) return out;
+  py::gil_scoped_release nogil;
+  flow_to_color_cuda(flow.data(), h, w, n_hues, out.mutable_data());
+  return out;
+}
+#endif
+
+py::dict build_info() {
+  py::dict d;
+  d["compiler"] = RTMER_BUILD_COMPILER;
+  d["cxx_flags"] = RTMER_BUILD_CXX_FLAGS;
+  d["cuda_compiled"] = std::string(RTMER_BUILD_CUDA) == "yes";
+  d["cuda_archs"] = RTMER_BUILD_CUDA_ARCHS;
+  d["nvcc"] = RTMER_BUILD_NVCC;
+#ifdef _OPENMP
+  d["openmp"] = _OPENMP;
+#else
+  d["openmp"] = 0;
+#endif
+  d["max_threads"] = rtmer::max_threads();
+#if defined(__AVX512F__)
+  d["simd"] = "avx512";
+#elif defined(__AVX2__)
+  d["simd"] = "avx2";
+#elif defined(__SSE4_2__)
+  d["simd"] = "sse4.2";
+#else
+  d["simd"] = "baseline";
+#endif
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "rtmer native kernels (private; use rtmer.motion)";
+
+  py::class_<Tvl1Params>(m, "Tvl1Params")
+      .def(py::init([](float tau, float lambda, float theta, float epsilon, int scales, float scale_step,
+                       int warps, int inner_iterations, int outer_iterations, int median_filter) {
+             return Tvl1Params{tau, lambda, theta, epsilon, scales, scale_step, warps, inner_iterations,
+                               outer_iterations, median_filter};
+           }),
+           py::arg("tau") = 0.25f, py::arg("lambda_") = 0.15f, py::arg("theta") = 0.3f,
+           py::arg("epsilon") = 0.01f, py::arg("scales") = 5, py::arg("scale_step") = 0.8f, py::arg("warps") = 5,
+           py::arg("inner_iterations") = 30, py::arg("outer_iterations") = 10, py::arg("median_filter") = 5)
+      .def_readonly("tau", &Tvl1Params::tau)
+      .def_readonly("lambda_", &Tvl1Params::lambda)
+      .def_readonly("theta", &Tvl1Params::theta)
+      .def_readonly("epsilon", &Tvl1Params::epsilon)
+      .def_readonly("scales", &Tvl1Params::scales)
+      .def_readonly("scale_step", &Tvl1Params::scale_step)
+      .def_readonly("warps", &Tvl1Params::warps)
+      .def_readonly("inner_iterations", &Tvl1Params::inner_iterations)
+      .def_readonly("outer_iterations", &Tvl1Params::outer_iterations)
+      .def_readonly("median_filter", &Tvl1Params::median_filter);
+
+  py::class_<Tvl1Stats>(m, "Tvl1Stats")
+      .def_readonly("work", &Tvl1Stats::work)
+      .def_readonly("iterations", &Tvl1Stats::iterations)
+      .def_readonly("scales_used", &Tvl1Stats::scales_used)
+      .def("__repr__", [](const Tvl1Stats& s) {
+        return "Tvl1Stats(work=" + std::to_string(s.work) + ", iterations=" + std::to_string(s.iterations) +
+               ", scales_used=" + std::to_string(s.scales_used) + ")";
+      });
+
+  py::class_<Tvl1Solver>(m, "Tvl1Solver")
+      .def(py::init<int, int, const Tvl1Params&>(), py::arg("height"), py::arg("width"), py::arg("params"))
+      .def_property_readonly("height", &Tvl1Solver::height)
+      .def_property_readonly("width", &Tvl1Solver::width)
+      .def_property_readonly("params", &Tvl1Solver::params)
+      .def(
+          "set_reference",
+          [](Tvl1Solver& s, const carray<float>& i0) {
+            RTMER_CHECK(i0.ndim() == 2 && i0.shape(0) == s.height() && i0.shape(1) == s.width(),
+                        "reference must be a ", s.height(), " x ", s.width(), " float32 image");
+            py::gil_scoped_release nogil;
+            s.set_reference(i0.data());
+          },
+          py::arg("reference"))
+      .def(
+          "compute",
+          [](Tvl1Solver& s, const carray<float>& i1, const std::optional<carray<float>>& init, bool warm_dual,
+             carray<float>& out) {
+            RTMER_CHECK(i1.ndim() == 2 && i1.shape(0) == s.height() && i1.shape(1) == s.width(),
+                        "frame must be a ", s.height(), " x ", s.width(), " float32 image");
+            RTMER_CHECK(out.ndim() == 3 && out.shape(0) == s.height() && out.shape(1) == s.width() &&
+                            out.shape(2) == 2,
+                        "out must be an H x W x 2 float32 array");
+            const float* init_ptr = optional_flow(init, s.height(), s.width());
+            py::gil_scoped_release nogil;
+            return s.compute(i1.data(), init_ptr, out.mutable_data(), warm_dual);
+          },
+          py::arg("frame"), py::arg("init"), py::arg("warm_dual"), py::arg("out"));
+
+  m.def("residual_sum", &residual_sum, py::arg("frames"), py::arg("reference"));
+  m.def("residual_accumulate", &residual_accumulate, py::arg("frame"), py::arg("reference"), py::arg("acc"));
+  m.def("absdiff", &absdiff, py::arg("frame"), py::arg("reference"));
+  m.def("ars_from_sum", &ars_from_sum, py::arg("acc"));
+  m.def("rrs_from_sum", &rrs_from_sum, py::arg("acc"), py::arg("gmin"), py::arg("gmax"));
+  m.def("optical_strain", &optical_strain, py::arg("flow"));
+  m.def("flow_to_color", &flow_to_color, py::arg("flow"), py::arg("n_hues"));
+  m.def("color_wheel", &wheel, py::arg("n_hues"));
+  m.def("median_blur", &median_blur, py::arg("image"), py::arg("ksize"));
+  m.def(
+      "tvl1", [](const carray<float>& i0, const carray<float>& i1, const std::optional<carray<float>>& init,
+                 const Tvl1Params& prm) { return tvl1(i0, i1, init, prm, false); },
+      py::arg("prev"), py::arg("next"), py::arg("init"), py::arg("params"));
+#ifdef RTMER_WITH_CUDA
+  m.def("residual_sum_cuda", &residual_sum_gpu, py::arg("frames"), py::arg("reference"));
+  m.def("optical_strain_cuda", &optical_strain_gpu, py::arg("flow"));
+  m.def("flow_to_color_cuda", &flow_to_color_gpu, py::arg("flow"), py::arg("n_hues"));
+  m.def(
+      "tvl1_cuda", [](const carray<float>& i0, const carray<float>& i1, const std::optional<carray<float>>& init,
+                      const Tvl1Params& prm) { return tvl1(i0, i1, init, prm, true); },
+      py::arg("prev"), py::arg("next"), py::arg("init"), py::arg("params"));
+#endif
+  m.def("cuda_device_count", &cuda_device_count);
+  m.def("cuda_device_name", [] { return std::string(cuda_device_name()); });
+  m.def("set_num_threads", &rtmer::set_threads, py::arg("n"));
+  m.def("get_num_threads", &rtmer::max_threads);
+  m.def("build_info", &build_info);
+}

@@ -1,0 +1,3 @@
+from rtmer.cli import main
+
+raise SystemExit(main())
