@@ -38,6 +38,16 @@ def _find_nvcc() -> str | None:
     return shutil.which("nvcc")
 
 
+def _cuda_home(nvcc: str) -> Path:
+    """The toolkit folder holding lib64/libcudart_static.a (nvcc on PATH may be a wrapper script)."""
+    candidates = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), Path(nvcc).resolve().parent.parent,
+                  "/usr/local/cuda"]
+    for c in candidates:
+        if c and any((Path(c) / d / "libcudart_static.a").exists() for d in ("lib64", "lib", "targets/x86_64-linux/lib")):
+            return Path(c)
+    raise RuntimeError(f"found {nvcc} but no CUDA toolkit with libcudart_static.a; set CUDA_HOME")
+
+
 def _cuda_archs() -> list[str]:
     raw = os.environ.get("RTMER_CUDA_ARCHS", "70;75;80;86;89;90")
     return [a.strip() for a in raw.replace(",", ";").split(";") if a.strip()]
@@ -78,7 +88,8 @@ class RtmerBuildExt(build_ext):
             raise RuntimeError("RTMER_CUDA=1 but nvcc was not found (set CUDA_HOME or put nvcc on PATH)")
         march = os.environ.get("RTMER_MARCH", "native")
         ext = self.extensions[0]
-        cxx_flags = ["-O3", "-std=c++17", "-fno-math-errno", "-fopenmp", "-fvisibility=hidden", "-Wall", "-Wno-unknown-pragmas"]
+        cxx_flags = ["-O3", "-std=c++17", "-fno-math-errno", "-fopenmp", "-fvisibility=hidden", "-Wall", "-Wno-unknown-pragmas",
+                     "-Wno-maybe-uninitialized"]  # GCC 12 warns inside its own AVX-512 headers
         if march:
             cxx_flags.append(f"-march={march}")
         ext.extra_compile_args += cxx_flags
@@ -93,7 +104,7 @@ class RtmerBuildExt(build_ext):
         if nvcc is not None:
             objects, archs = self._compile_cuda(nvcc, ext)
             ext.extra_objects += objects
-            cuda_home = Path(nvcc).resolve().parent.parent
+            cuda_home = _cuda_home(nvcc)
             libdirs = [cuda_home / "lib64", cuda_home / "lib", cuda_home / "targets" / "x86_64-linux" / "lib"]
             for d in libdirs:
                 if d.is_dir():

@@ -257,6 +257,42 @@ def _divergence(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return div
 
 
+def _keys_weights(t: np.ndarray) -> list[np.ndarray]:
+    """Keys' cubic convolution weights (a = -0.75, OpenCV's INTER_CUBIC) of the 4 taps at fraction t."""
+    a = _F32(-0.75)
+    c0 = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a
+    c1 = ((a + 2) * t - (a + 3)) * t * t + 1
+    c2 = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1
+    return [c0, c1, c2, 1 - c0 - c1 - c2]
+
+
+def bicubic_sample(images: tuple[np.ndarray, ...], map_x: np.ndarray, map_y: np.ndarray) -> list[np.ndarray]:
+    """Sample each (H, W) image at (map_x, map_y) with Keys' bicubic kernel and replicated borders.
+
+    Unlike cv2.remap, which rounds coordinates to 1/32 px, the positions are used at full float
+    precision: a micro-expression moves the face by that order of magnitude.
+    """
+    h, w = images[0].shape
+    bx, by = np.floor(map_x), np.floor(map_y)
+    wx, wy = _keys_weights((map_x - bx).astype(_F32)), _keys_weights((map_y - by).astype(_F32))
+    ix = np.clip(bx, -4, w + 4).astype(np.intp) - 1
+    iy = np.clip(by, -4, h + 4).astype(np.intp) - 1
+    out = [np.zeros((h, w), _F32) for _ in images]
+    for j in range(4):
+        rows = np.clip(iy + j, 0, h - 1)
+        for k in range(4):
+            cols = np.clip(ix + k, 0, w - 1)
+            weight = wy[j] * wx[k]
+            for o, img in zip(out, images):
+                o += weight * img[rows, cols]
+    return out
+
+
+def absdiff(frame: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """|frame - reference| of two uint8 images, uint8."""
+    return cv2.absdiff(frame, reference)
+
+
 def _tvl1_level(
     i0: np.ndarray,
     i1: np.ndarray,
@@ -271,8 +307,9 @@ def _tvl1_level(
     inner_iterations: int,
     outer_iterations: int,
     median_filter: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """TV-L1 at one pyramid level, starting from (u1, u2); returns the refined (u1, u2)."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """TV-L1 at one pyramid level, starting from (u1, u2); returns the refined (u1, u2) and the
+    number of primal-dual iterations it took."""
     h, w = i0.shape
     scaled_eps = _F32(epsilon * epsilon * h * w)  # stopping rule: sum of squared updates
     l_t = _F32(lambda_ * theta)
@@ -281,14 +318,12 @@ def _tvl1_level(
     i1x, i1y = _centred_gradient(i1)
     ys, xs = np.mgrid[0:h, 0:w].astype(_F32)
     p11, p12, p21, p22 = (np.zeros_like(i0) for _ in range(4))  # dual variables, reset per level
+    iterations = 0
 
     for _ in range(warps):
         # Linearise I1 around the current flow: warp I1 and its gradient to x + u (bicubic).
         map_x, map_y = xs + u1, ys + u2
-        i1w, i1wx, i1wy = (
-            cv2.remap(img, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-            for img in (i1, i1x, i1y)
-        )
+        i1w, i1wx, i1wy = bicubic_sample((i1, i1x, i1y), map_x, map_y)
         grad = i1wx * i1wx + i1wy * i1wy
         rho_c = i1w - i1wx * u1 - i1wy * u2 - i0  # rho(u) = rho_c + grad(I1w) . u
 
@@ -329,11 +364,12 @@ def _tvl1_level(
                 p21 = (p21 + taut * u2x) / ng2
                 p22 = (p22 + taut * u2y) / ng2
                 n_inner += 1
+                iterations += 1
             n_outer += 1
-    return u1, u2
+    return u1, u2, iterations
 
 
-def tvl1_flow(
+def tvl1_flow_counted(
     prev: np.ndarray,
     next: np.ndarray,
     init: np.ndarray | None = None,
@@ -348,17 +384,8 @@ def tvl1_flow(
     inner_iterations: int = 30,
     outer_iterations: int = 10,
     median_filter: int = 5,
-) -> np.ndarray:
-    """Dual TV-L1 optical flow prev -> next, a readable numpy twin of the native solver.
-
-    prev, next: (H, W) gray, uint8 in [0, 255] or float in [0, 1]; init: optional (H, W, 2) flow.
-    Returns (H, W, 2) float32 (u, v) with ``prev(y, x) ~ next(y + v, x + u)``.
-
-    The algorithm and parameters are OpenCV's DualTVL1OpticalFlow (gamma = 0) with two [rtmer]
-    choices: warping replicates the border (OpenCV's remap fills 0 outside), and flow is rescaled
-    between levels by the actual size ratio per axis (OpenCV multiplies by scale_step).
-    Pyramid: ``cv2.resize(fx=fy=scale_step, INTER_LINEAR)`` while both sides stay >= 16 px.
-    """
+) -> tuple[np.ndarray, int, int, int]:
+    """:func:`tvl1_flow` plus its cost: (flow, iterations, work in pixel-iterations, scales used)."""
     i0, i1 = _to_gray255(prev), _to_gray255(next)
     pyramid = [(i0, i1)]
     for _ in range(1, scales):
@@ -369,23 +396,24 @@ def tvl1_flow(
         b = cv2.resize(b, None, fx=scale_step, fy=scale_step, interpolation=cv2.INTER_LINEAR)
         pyramid.append((a, b))
 
-    full_h, full_w = i0.shape
-    h, w = pyramid[-1][0].shape
     if init is None:
+        h, w = pyramid[-1][0].shape
         flow = np.zeros((h, w, 2), dtype=_F32)
     else:
-        # Only the coarsest level's start matters: every finer level starts from the coarser result.
-        flow = cv2.resize(np.asarray(init, dtype=_F32), (w, h), interpolation=cv2.INTER_LINEAR)
-        flow = flow * np.array([w / full_w, h / full_h], dtype=_F32)
+        # OpenCV's useInitialFlow: the start flow goes down the pyramid like the images, its
+        # vectors shrinking by scale_step per level.
+        flow = np.asarray(init, dtype=_F32)
+        for _ in range(1, len(pyramid)):
+            flow = cv2.resize(flow, None, fx=scale_step, fy=scale_step, interpolation=cv2.INTER_LINEAR)
+            flow = flow * _F32(scale_step)
 
+    iterations = work = 0
     for level in range(len(pyramid) - 1, -1, -1):
         a, b = pyramid[level]
-        if flow.shape[:2] != a.shape:  # coarse -> fine: resize, then rescale the vectors per axis
-            ch, cw = flow.shape[:2]
-            h, w = a.shape
-            flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
-            flow = flow * np.array([w / cw, h / ch], dtype=_F32)
-        u1, u2 = _tvl1_level(
+        if flow.shape[:2] != a.shape:  # coarse -> fine, vectors grow by 1 / scale_step (OpenCV)
+            flow = cv2.resize(flow, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_LINEAR)
+            flow = flow * _F32(1.0 / scale_step)
+        u1, u2, n = _tvl1_level(
             a,
             b,
             np.ascontiguousarray(flow[..., 0]),
@@ -399,8 +427,25 @@ def tvl1_flow(
             outer_iterations=outer_iterations,
             median_filter=median_filter,
         )
+        iterations += n
+        work += n * a.size
         flow = np.dstack([u1, u2])
-    return flow
+    return flow, iterations, work, len(pyramid)
+
+
+def tvl1_flow(prev: np.ndarray, next: np.ndarray, init: np.ndarray | None = None, **params: float) -> np.ndarray:
+    """Dual TV-L1 optical flow prev -> next, a readable numpy twin of the native solver.
+
+    prev, next: (H, W) gray, uint8 in [0, 255] or float in [0, 1]; init: optional (H, W, 2) flow;
+    params: as :func:`rtmer.motion.tvl1_flow` (OpenCV's names and defaults).
+    Returns (H, W, 2) float32 (u, v) with ``prev(y, x) ~ next(y + v, x + u)``.
+
+    The algorithm and parameters are OpenCV's DualTVL1OpticalFlow (gamma = 0), pyramid from
+    ``cv2.resize(fx=fy=scale_step, INTER_LINEAR)`` while both sides stay >= 16 px, with one
+    [rtmer] choice: warping is an exact bicubic that replicates the border (OpenCV's remap
+    rounds positions to 1/32 px and fills 0 outside the image).
+    """
+    return tvl1_flow_counted(prev, next, init, **params)[0]
 
 
 def opencv_tvl1(
