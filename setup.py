@@ -40,10 +40,17 @@ def _find_nvcc() -> str | None:
 
 def _cuda_home(nvcc: str) -> Path:
     """The toolkit folder holding lib64/libcudart_static.a (nvcc on PATH may be a wrapper script)."""
-    candidates = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), Path(nvcc).resolve().parent.parent,
-                  "/usr/local/cuda"]
+    candidates = [
+        os.environ.get("CUDA_HOME"),
+        os.environ.get("CUDA_PATH"),
+        Path(nvcc).resolve().parent.parent,
+        "/usr/local/cuda",
+    ]
     for c in candidates:
-        if c and any((Path(c) / d / "libcudart_static.a").exists() for d in ("lib64", "lib", "targets/x86_64-linux/lib")):
+        if c and any(
+            (Path(c) / d / "libcudart_static.a").exists()
+            for d in ("lib64", "lib", "targets/x86_64-linux/lib")
+        ):
             return Path(c)
     raise RuntimeError(f"found {nvcc} but no CUDA toolkit with libcudart_static.a; set CUDA_HOME")
 
@@ -79,7 +86,10 @@ class RtmerBuildExt(build_ext):
         except Exception as exc:
             if strict:
                 raise
-            print(f"rtmer: native build FAILED ({exc}); installing the numpy reference path only.", file=sys.stderr)
+            print(
+                f"rtmer: native build FAILED ({exc}); installing the numpy reference path only.",
+                file=sys.stderr,
+            )
 
     def _configure_and_build(self) -> None:
         cuda_mode = _env_flag("RTMER_CUDA", "auto")
@@ -88,8 +98,16 @@ class RtmerBuildExt(build_ext):
             raise RuntimeError("RTMER_CUDA=1 but nvcc was not found (set CUDA_HOME or put nvcc on PATH)")
         march = os.environ.get("RTMER_MARCH", "native")
         ext = self.extensions[0]
-        cxx_flags = ["-O3", "-std=c++17", "-fno-math-errno", "-fopenmp", "-fvisibility=hidden", "-Wall", "-Wno-unknown-pragmas",
-                     "-Wno-maybe-uninitialized"]  # GCC 12 warns inside its own AVX-512 headers
+        cxx_flags = [
+            "-O3",
+            "-std=c++17",
+            "-fno-math-errno",
+            "-fopenmp",
+            "-fvisibility=hidden",
+            "-Wall",
+            "-Wno-unknown-pragmas",
+            "-Wno-maybe-uninitialized",
+        ]  # GCC 12 warns inside its own AVX-512 headers
         if march:
             cxx_flags.append(f"-march={march}")
         ext.extra_compile_args += cxx_flags
@@ -141,8 +159,20 @@ class RtmerBuildExt(build_ext):
         objects = []
         for src in CUDA_SOURCES:
             obj = out_dir / (Path(src).stem + ".cu.o")
-            cmd = [nvcc, "-c", str(ROOT / src), "-o", str(obj), "-O3", "-std=c++17",
-                   "-Xcompiler", "-fPIC", "-DRTMER_WITH_CUDA=1", *includes, *gencode]
+            cmd = [
+                nvcc,
+                "-c",
+                str(ROOT / src),
+                "-o",
+                str(obj),
+                "-O3",
+                "-std=c++17",
+                "-Xcompiler",
+                "-fPIC",
+                "-DRTMER_WITH_CUDA=1",
+                *includes,
+                *gencode,
+            ]
             print(" ".join(cmd), file=sys.stderr)
             subprocess.run(cmd, check=True)
             objects.append(str(obj))

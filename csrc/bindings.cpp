@@ -274,8 +274,7 @@ PYBIND11_MODULE(_C, m) {
           py::arg("reference"))
       .def(
           "compute",
-          [](Tvl1Solver& s, const carray<float>& i1, const std::optional<carray<float>>& init, bool warm_dual,
-             carray<float>& out) {
+          [](Tvl1Solver& s, const carray<float>& i1, const std::optional<carray<float>>& init, carray<float>& out) {
             RTMER_CHECK(i1.ndim() == 2 && i1.shape(0) == s.height() && i1.shape(1) == s.width(),
                         "frame must be a ", s.height(), " x ", s.width(), " float32 image");
             RTMER_CHECK(out.ndim() == 3 && out.shape(0) == s.height() && out.shape(1) == s.width() &&
@@ -283,9 +282,9 @@ PYBIND11_MODULE(_C, m) {
                         "out must be an H x W x 2 float32 array");
             const float* init_ptr = optional_flow(init, s.height(), s.width());
             py::gil_scoped_release nogil;
-            return s.compute(i1.data(), init_ptr, out.mutable_data(), warm_dual);
+            return s.compute(i1.data(), init_ptr, out.mutable_data());
           },
-          py::arg("frame"), py::arg("init"), py::arg("warm_dual"), py::arg("out"));
+          py::arg("frame"), py::arg("init"), py::arg("out"));
 
   m.def("residual_sum", &residual_sum, py::arg("frames"), py::arg("reference"));
   m.def("residual_accumulate", &residual_accumulate, py::arg("frame"), py::arg("reference"), py::arg("acc"));

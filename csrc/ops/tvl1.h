@@ -29,8 +29,8 @@ struct Tvl1Stats {
 };
 
 // Solver with preallocated buffers for one image size. The reference (I0) pyramid is kept, so a
-// stream of frames against one onset frame pays for it once; the dual variables of the last call
-// are kept too and seed the next call when warm_dual is set (rtmer's streaming warm start).
+// stream of frames against one onset frame pays for it once (rtmer's streaming warm start feeds
+// each frame the previous frame's flow as init).
 class Tvl1Solver {
  public:
   Tvl1Solver(int h, int w, const Tvl1Params& params);
@@ -41,7 +41,7 @@ class Tvl1Solver {
   // I0: h*w gray in [0, 255] float32.
   void set_reference(const float* i0);
   // I1: h*w gray float32 in [0, 255]; init: h*w*2 flow or nullptr; flow: h*w*2 output.
-  Tvl1Stats compute(const float* i1, const float* init, float* flow, bool warm_dual);
+  Tvl1Stats compute(const float* i1, const float* init, float* flow);
 
   int height() const;
   int width() const;

@@ -138,7 +138,9 @@ def _resolve(impl: str, *, prefer_cuda: bool = False) -> str:
 def _uint8_image(a: object, name: str) -> np.ndarray:
     arr = np.asarray(a)
     if arr.dtype != np.uint8:
-        raise InputError(f"{name} must be uint8, got {arr.dtype}; convert it (e.g. np.clip(x, 0, 255).astype(np.uint8))")
+        raise InputError(
+            f"{name} must be uint8, got {arr.dtype}; convert it (e.g. np.clip(x, 0, 255).astype(np.uint8))"
+        )
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
         raise InputError(f"{name} must be H x W or H x W x 3, got shape {arr.shape}")
     if arr.size == 0:
@@ -153,9 +155,9 @@ def _frame_stack(frames: np.ndarray | Sequence[np.ndarray], ref: np.ndarray) -> 
         items = list(frames)
         if not items:
             raise InputError("residual sums need at least one key frame, got none")
-        stack = np.stack([np.asarray(f) for f in items]) if all(
-            np.shape(f) == ref.shape for f in items
-        ) else None
+        stack = (
+            np.stack([np.asarray(f) for f in items]) if all(np.shape(f) == ref.shape for f in items) else None
+        )
         if stack is None:
             shapes = sorted({np.shape(f) for f in items})
             raise InputError(f"every key frame must have the reference's shape {ref.shape}; got {shapes}")

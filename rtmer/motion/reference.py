@@ -283,7 +283,7 @@ def bicubic_sample(images: tuple[np.ndarray, ...], map_x: np.ndarray, map_y: np.
         for k in range(4):
             cols = np.clip(ix + k, 0, w - 1)
             weight = wy[j] * wx[k]
-            for o, img in zip(out, images):
+            for o, img in zip(out, images, strict=True):
                 o += weight * img[rows, cols]
     return out
 
@@ -433,7 +433,9 @@ def tvl1_flow_counted(
     return flow, iterations, work, len(pyramid)
 
 
-def tvl1_flow(prev: np.ndarray, next: np.ndarray, init: np.ndarray | None = None, **params: float) -> np.ndarray:
+def tvl1_flow(
+    prev: np.ndarray, next: np.ndarray, init: np.ndarray | None = None, **params: float
+) -> np.ndarray:
     """Dual TV-L1 optical flow prev -> next, a readable numpy twin of the native solver.
 
     prev, next: (H, W) gray, uint8 in [0, 255] or float in [0, 1]; init: optional (H, W, 2) flow;

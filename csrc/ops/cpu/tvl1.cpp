@@ -29,7 +29,7 @@ namespace rtmer::ops {
 namespace {
 
 // Levels this small run on one thread: the barriers would cost more than the arithmetic.
-constexpr int kParallelMinPixels = 96 * 96;
+constexpr int kParallelMinPixels = 160 * 160;
 
 struct Level {
   int h = 0, w = 0;
@@ -217,7 +217,7 @@ struct Tvl1Solver::Impl {
     have_reference = true;
   }
 
-  Tvl1Stats compute(const float* i1, const float* init, float* flow, bool warm_dual) {
+  Tvl1Stats compute(const float* i1, const float* init, float* flow) {
     RTMER_CHECK(have_reference, "set_reference() must be called before compute()");
     Tvl1Stats st;
     const int n = static_cast<int>(levels.size());
@@ -238,9 +238,7 @@ struct Tvl1Solver::Impl {
     }
     for (int s = n - 1; s >= 0; --s) {
       Level& L = levels[s];
-      if (!warm_dual) {
-        for (Plane* p : {&L.p11, &L.p12, &L.p21, &L.p22}) p->fill(0.0f);
-      }
+      for (Plane* p : {&L.p11, &L.p12, &L.p21, &L.p22}) p->fill(0.0f);
       centred_gradient(L.i1, L.i1x, L.i1y);
       pack3(L.i1, L.i1x, L.i1y, L.i1pack);
       solve_level(L, st);
@@ -311,18 +309,33 @@ struct Tvl1Solver::Impl {
 Tvl1Solver::Tvl1Solver(int h, int w, const Tvl1Params& params) : impl_(new Impl(h, w, params)) {}
 Tvl1Solver::~Tvl1Solver() = default;
 void Tvl1Solver::set_reference(const float* i0) { impl_->set_reference(i0); }
-Tvl1Stats Tvl1Solver::compute(const float* i1, const float* init, float* flow, bool warm_dual) {
-  return impl_->compute(i1, init, flow, warm_dual);
+Tvl1Stats Tvl1Solver::compute(const float* i1, const float* init, float* flow) {
+  return impl_->compute(i1, init, flow);
 }
 int Tvl1Solver::height() const { return impl_->h; }
 int Tvl1Solver::width() const { return impl_->w; }
 const Tvl1Params& Tvl1Solver::params() const { return impl_->prm; }
 
+namespace {
+
+bool same_params(const Tvl1Params& a, const Tvl1Params& b) {
+  return a.tau == b.tau && a.lambda == b.lambda && a.theta == b.theta && a.epsilon == b.epsilon &&
+         a.scales == b.scales && a.scale_step == b.scale_step && a.warps == b.warps &&
+         a.inner_iterations == b.inner_iterations && a.outer_iterations == b.outer_iterations &&
+         a.median_filter == b.median_filter;
+}
+
+}  // namespace
+
 Tvl1Stats tvl1_cpu(const float* i0, const float* i1, int h, int w, const float* init, float* flow,
                    const Tvl1Params& params) {
-  Tvl1Solver solver(h, w, params);
-  solver.set_reference(i0);
-  return solver.compute(i1, init, flow, false);
+  // One-shot calls on a stream of same-sized images reuse the last solver's buffers (per thread):
+  // allocating and first-touching ~20 planes costs as much as a small solve.
+  thread_local std::unique_ptr<Tvl1Solver> cached;
+  if (!cached || cached->height() != h || cached->width() != w || !same_params(cached->params(), params))
+    cached = std::make_unique<Tvl1Solver>(h, w, params);
+  cached->set_reference(i0);
+  return cached->compute(i1, init, flow);
 }
 
 }  // namespace rtmer::ops
