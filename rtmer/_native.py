@@ -20,6 +20,12 @@ else:
     _IMPORT_ERROR = None
 
 HAS_NATIVE: bool = _C is not None
+if HAS_NATIVE:
+    # One thread unless asked: the TV-L1 solver synchronises its threads every iteration, and on a
+    # machine whose cores are busy (a live pipeline's capture and display threads, other programs)
+    # OpenMP's spin-waiting barriers were measured to turn 27 ms into 2.3 s at 256 x 256.
+    # Opt in with RTMER_NUM_THREADS=N or rtmer.motion.set_num_threads(N).
+    _C.set_num_threads(max(1, int(os.environ.get("RTMER_NUM_THREADS", "1") or 1)))
 CUDA_COMPILED: bool = bool(HAS_NATIVE and _C.build_info()["cuda_compiled"])
 HAS_CUDA: bool = bool(CUDA_COMPILED and _C.cuda_device_count() > 0)
 

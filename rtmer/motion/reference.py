@@ -324,6 +324,10 @@ def _tvl1_level(
         # Linearise I1 around the current flow: warp I1 and its gradient to x + u (bicubic).
         map_x, map_y = xs + u1, ys + u2
         i1w, i1wx, i1wy = bicubic_sample((i1, i1x, i1y), map_x, map_y)
+        # [rtmer] a sample outside the image carries no data: zero its gradient (native twin).
+        outside = (map_x < 0) | (map_x > w - 1) | (map_y < 0) | (map_y > h - 1)
+        i1wx[outside] = 0
+        i1wy[outside] = 0
         grad = i1wx * i1wx + i1wy * i1wy
         rho_c = i1w - i1wx * u1 - i1wy * u2 - i0  # rho(u) = rho_c + grad(I1w) . u
 
@@ -443,9 +447,10 @@ def tvl1_flow(
     Returns (H, W, 2) float32 (u, v) with ``prev(y, x) ~ next(y + v, x + u)``.
 
     The algorithm and parameters are OpenCV's DualTVL1OpticalFlow (gamma = 0), pyramid from
-    ``cv2.resize(fx=fy=scale_step, INTER_LINEAR)`` while both sides stay >= 16 px, with one
-    [rtmer] choice: warping is an exact bicubic that replicates the border (OpenCV's remap
-    rounds positions to 1/32 px and fills 0 outside the image).
+    ``cv2.resize(fx=fy=scale_step, INTER_LINEAR)`` while both sides stay >= 16 px, with two
+    [rtmer] choices: warping is an exact bicubic that replicates the border (OpenCV's remap
+    rounds positions to 1/32 px and fills 0 outside the image), and a pixel whose warped position
+    falls outside the image gets no data term (zero gradient).
     """
     return tvl1_flow_counted(prev, next, init, **params)[0]
 

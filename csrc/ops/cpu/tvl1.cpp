@@ -163,9 +163,18 @@ void warp_and_linearise(Level& L, float* tmp) {
       iy[x] = s[2];
       rc[x] = s[0];
     }
-    // The linearised data term around u (eq. (24)): rho(u) = rho_c + grad I1w . u.
+    // The linearised data term around u (eq. (24)): rho(u) = rho_c + grad I1w . u. [rtmer] A
+    // sample that falls outside the image carries no data, so its gradient is zeroed and the flow
+    // there follows the regulariser alone. OpenCV gets close to this by sampling zeros outside
+    // (BORDER_CONSTANT) but mixes those zeros into the samples near the border too; replicating
+    // the border without this rule would feed the solver invented data (worse EPE on Grove3).
     for (int x = 0; x < w; x += kLanes) {
-      const vfloat gx = vload(ix + x), gy = vload(iy + x);
+      const vfloat fx = __builtin_convertvector(iota + x, vfloat) + vload(u1 + x);
+      const vfloat fy = vsplat(static_cast<float>(y)) + vload(u2 + x);
+      const auto outside = (fx < 0.0f) | (fx > w - 1.0f) | (fy < 0.0f) | (fy > h - 1.0f);
+      const vfloat gx = outside ? vsplat(0.0f) : vload(ix + x), gy = outside ? vsplat(0.0f) : vload(iy + x);
+      vstore(ix + x, gx);
+      vstore(iy + x, gy);
       const vfloat gg = gx * gx + gy * gy;
       vstore(gi + x, gg > FLT_EPSILON ? 1.0f / gg : vsplat(0.0f));
       vstore(rc + x, vload(rc + x) - gx * vload(u1 + x) - gy * vload(u2 + x) - vload(i0 + x));

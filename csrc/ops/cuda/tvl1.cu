@@ -162,6 +162,8 @@ __global__ void warp_kernel(const float* __restrict__ i0, const float* __restric
     gx += cy[j] * rx;
     gy += cy[j] * ry;
   }
+  // A sample outside the image carries no data: drop its data term (see the CPU twin).
+  if (sx < 0.0f || sx > w - 1.0f || sy < 0.0f || sy > h - 1.0f) gx = gy = 0.0f;
   ix[i] = gx;
   iy[i] = gy;
   grad[i] = gx * gx + gy * gy;
