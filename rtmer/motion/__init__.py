@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -24,6 +24,7 @@ from rtmer import _native
 from rtmer.errors import InputError, NativeUnavailableError
 from rtmer.motion import reference
 from rtmer.motion.reference import key_frames
+from rtmer.motion.settings import Tvl1Settings
 
 Impl = Literal["auto", "native", "cuda", "reference"]
 _IMPLS = ("auto", "native", "cuda", "reference")
@@ -44,42 +45,6 @@ __all__ = [
     "tvl1_flow",
     "tvl1_flow_stats",
 ]
-
-
-@dataclass(frozen=True)
-class Tvl1Settings:
-    """TV-L1 parameters; names, defaults and meaning as OpenCV's ``DualTVL1OpticalFlow``."""
-
-    tau: float = 0.25
-    lambda_: float = 0.15
-    theta: float = 0.3
-    epsilon: float = 0.01
-    scales: int = 5
-    scale_step: float = 0.8
-    warps: int = 5
-    inner_iterations: int = 30
-    outer_iterations: int = 10
-    median_filter: int = 5
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.tau > 0 and self.theta > 0 and self.lambda_ > 0, "tau, lambda_ and theta must be positive"),
-            (self.epsilon >= 0, "epsilon must be >= 0"),
-            (self.scales >= 1 and self.warps >= 1, "scales and warps must be >= 1"),
-            (0 < self.scale_step < 1, "scale_step must lie strictly between 0 and 1"),
-            (self.inner_iterations >= 1 and self.outer_iterations >= 1, "iterations must be >= 1"),
-            (self.median_filter in (0, 1, 3, 5), "median_filter must be 0, 1, 3 or 5 (as OpenCV's)"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InputError(f"invalid TV-L1 settings: {message}")
-
-    def native(self) -> object:
-        """These settings as the native ``Tvl1Params``."""
-        return _native._C.Tvl1Params(**asdict(self))
-
-    def with_(self, **changes: float | int) -> Tvl1Settings:
-        return replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -314,7 +279,7 @@ def tvl1_flow_stats(
     f0 = _init_flow(init, a.shape)
     which = _resolve(impl, prefer_cuda=True)
     if which == "reference":
-        flow, iterations, work, scales = reference.tvl1_flow_counted(a / 255.0, b / 255.0, f0, **asdict(s))
+        flow, iterations, work, scales = reference.tvl1_flow_counted(a / 255.0, b / 255.0, f0, s)
         return Tvl1Result(flow, work, iterations, scales)
     fn = _native._C.tvl1_cuda if which == "cuda" else _native._C.tvl1
     flow, st = fn(a, b, f0, s.native())

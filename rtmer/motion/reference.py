@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from rtmer.errors import InputError
+from rtmer.motion.settings import Tvl1Settings
 
 _F32 = np.float32
 _FLT_EPSILON = _F32(np.finfo(np.float32).eps)
@@ -294,33 +295,21 @@ def absdiff(frame: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def _tvl1_level(
-    i0: np.ndarray,
-    i1: np.ndarray,
-    u1: np.ndarray,
-    u2: np.ndarray,
-    *,
-    tau: float,
-    lambda_: float,
-    theta: float,
-    epsilon: float,
-    warps: int,
-    inner_iterations: int,
-    outer_iterations: int,
-    median_filter: int,
+    i0: np.ndarray, i1: np.ndarray, u1: np.ndarray, u2: np.ndarray, s: Tvl1Settings
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """TV-L1 at one pyramid level, starting from (u1, u2); returns the refined (u1, u2) and the
     number of primal-dual iterations it took."""
     h, w = i0.shape
-    scaled_eps = _F32(epsilon * epsilon * h * w)  # stopping rule: sum of squared updates
-    l_t = _F32(lambda_ * theta)
-    taut = _F32(tau / theta)
-    theta32 = _F32(theta)
+    scaled_eps = _F32(s.epsilon * s.epsilon * h * w)  # stopping rule: sum of squared updates
+    l_t = _F32(s.lambda_ * s.theta)
+    taut = _F32(s.tau / s.theta)
+    theta32 = _F32(s.theta)
     i1x, i1y = _centred_gradient(i1)
     ys, xs = np.mgrid[0:h, 0:w].astype(_F32)
     p11, p12, p21, p22 = (np.zeros_like(i0) for _ in range(4))  # dual variables, reset per level
     iterations = 0
 
-    for _ in range(warps):
+    for _ in range(s.warps):
         # Linearise I1 around the current flow: warp I1 and its gradient to x + u (bicubic).
         map_x, map_y = xs + u1, ys + u2
         i1w, i1wx, i1wy = bicubic_sample((i1, i1x, i1y), map_x, map_y)
@@ -333,12 +322,12 @@ def _tvl1_level(
 
         error = np.inf
         n_outer = 0
-        while error > scaled_eps and n_outer < outer_iterations:
-            if median_filter > 1:
-                u1 = cv2.medianBlur(u1, median_filter)
-                u2 = cv2.medianBlur(u2, median_filter)
+        while error > scaled_eps and n_outer < s.outer_iterations:
+            if s.median_filter > 1:
+                u1 = cv2.medianBlur(u1, s.median_filter)
+                u2 = cv2.medianBlur(u2, s.median_filter)
             n_inner = 0
-            while error > scaled_eps and n_inner < inner_iterations:
+            while error > scaled_eps and n_inner < s.inner_iterations:
                 # Thresholding step TH: pointwise minimiser of the data term (v close to u).
                 rho = rho_c + (i1wx * u1 + i1wy * u2)
                 lt_grad = l_t * grad
@@ -377,22 +366,14 @@ def tvl1_flow_counted(
     prev: np.ndarray,
     next: np.ndarray,
     init: np.ndarray | None = None,
-    *,
-    tau: float = 0.25,
-    lambda_: float = 0.15,
-    theta: float = 0.3,
-    epsilon: float = 0.01,
-    scales: int = 5,
-    scale_step: float = 0.8,
-    warps: int = 5,
-    inner_iterations: int = 30,
-    outer_iterations: int = 10,
-    median_filter: int = 5,
+    settings: Tvl1Settings | None = None,
 ) -> tuple[np.ndarray, int, int, int]:
     """:func:`tvl1_flow` plus its cost: (flow, iterations, work in pixel-iterations, scales used)."""
+    s = settings or Tvl1Settings()
+    scale_step = s.scale_step
     i0, i1 = _to_gray255(prev), _to_gray255(next)
     pyramid = [(i0, i1)]
-    for _ in range(1, scales):
+    for _ in range(1, s.scales):
         a, b = pyramid[-1]
         a = cv2.resize(a, None, fx=scale_step, fy=scale_step, interpolation=cv2.INTER_LINEAR)
         if a.shape[0] < 16 or a.shape[1] < 16:
@@ -418,18 +399,7 @@ def tvl1_flow_counted(
             flow = cv2.resize(flow, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_LINEAR)
             flow = flow * _F32(1.0 / scale_step)
         u1, u2, n = _tvl1_level(
-            a,
-            b,
-            np.ascontiguousarray(flow[..., 0]),
-            np.ascontiguousarray(flow[..., 1]),
-            tau=tau,
-            lambda_=lambda_,
-            theta=theta,
-            epsilon=epsilon,
-            warps=warps,
-            inner_iterations=inner_iterations,
-            outer_iterations=outer_iterations,
-            median_filter=median_filter,
+            a, b, np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1]), s
         )
         iterations += n
         work += n * a.size
@@ -438,12 +408,12 @@ def tvl1_flow_counted(
 
 
 def tvl1_flow(
-    prev: np.ndarray, next: np.ndarray, init: np.ndarray | None = None, **params: float
+    prev: np.ndarray, next: np.ndarray, init: np.ndarray | None = None, settings: Tvl1Settings | None = None
 ) -> np.ndarray:
     """Dual TV-L1 optical flow prev -> next, a readable numpy twin of the native solver.
 
     prev, next: (H, W) gray, uint8 in [0, 255] or float in [0, 1]; init: optional (H, W, 2) flow;
-    params: as :func:`rtmer.motion.tvl1_flow` (OpenCV's names and defaults).
+    settings: OpenCV's parameters and defaults (:class:`Tvl1Settings`).
     Returns (H, W, 2) float32 (u, v) with ``prev(y, x) ~ next(y + v, x + u)``.
 
     The algorithm and parameters are OpenCV's DualTVL1OpticalFlow (gamma = 0), pyramid from
@@ -452,26 +422,16 @@ def tvl1_flow(
     rounds positions to 1/32 px and fills 0 outside the image), and a pixel whose warped position
     falls outside the image gets no data term (zero gradient).
     """
-    return tvl1_flow_counted(prev, next, init, **params)[0]
+    return tvl1_flow_counted(prev, next, init, settings)[0]
 
 
 def opencv_tvl1(
     prev: np.ndarray,
     next: np.ndarray,
     init: np.ndarray | None = None,
-    *,
-    tau: float = 0.25,
-    lambda_: float = 0.15,
-    theta: float = 0.3,
-    epsilon: float = 0.01,
-    scales: int = 5,
-    scale_step: float = 0.8,
-    warps: int = 5,
-    inner_iterations: int = 30,
-    outer_iterations: int = 10,
-    median_filter: int = 5,
+    settings: Tvl1Settings | None = None,
 ) -> np.ndarray:
-    """OpenCV's ``cv2.optflow.DualTVL1OpticalFlow`` with rtmer's parameter names.
+    """OpenCV's ``cv2.optflow.DualTVL1OpticalFlow`` with the same :class:`Tvl1Settings`.
 
     prev, next: (H, W) gray, uint8 or float in [0, 1] (OpenCV scales float by 255 itself);
     init: optional (H, W, 2) flow. Returns (H, W, 2) float32 (u, v), prev -> next.
@@ -481,18 +441,19 @@ def opencv_tvl1(
         dtype = np.uint8 if image.dtype == np.uint8 else _F32
         return np.ascontiguousarray(image, dtype=dtype)
 
+    s = settings or Tvl1Settings()
     solver = cv2.optflow.DualTVL1OpticalFlow_create(
-        tau=tau,
-        lambda_=lambda_,
-        theta=theta,
-        nscales=scales,
-        warps=warps,
-        epsilon=epsilon,
-        innnerIterations=inner_iterations,  # sic: OpenCV's spelling
-        outerIterations=outer_iterations,
-        scaleStep=scale_step,
+        tau=s.tau,
+        lambda_=s.lambda_,
+        theta=s.theta,
+        nscales=s.scales,
+        warps=s.warps,
+        epsilon=s.epsilon,
+        innnerIterations=s.inner_iterations,  # sic: OpenCV's spelling
+        outerIterations=s.outer_iterations,
+        scaleStep=s.scale_step,
         gamma=0.0,
-        medianFiltering=median_filter,
+        medianFiltering=s.median_filter,
         useInitialFlow=init is not None,
     )
     flow = None if init is None else np.array(init, dtype=_F32, order="C")
