@@ -1,8 +1,7 @@
 """The ``rtmer`` command line.
 
-Subcommands (modules are imported lazily, only for the subcommand that runs):
-
-- ``rtmer info [--json]``: versions, how the native module was built, what this machine offers it.
+Each subcommand lives in ``rtmer.commands.<name>`` (see that package); what a command needs beyond
+argparse is imported only when it runs.
 
 Exit status: 0 on success; 2 on a usage error or a user-facing failure (an :class:`rtmer.errors.RtmerError`,
 whose message is printed as one line on stderr, without a traceback); anything else is a bug.
@@ -11,113 +10,15 @@ whose message is printed as one line on stderr, without a traceback); anything e
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from rtmer import __version__
 from rtmer.errors import RtmerError
 
-#: Keys of ``rtmer._C.build_info()`` shown under "build".
-_BUILD_KEYS = ("compiler", "cxx_flags", "simd", "openmp", "max_threads", "cuda_archs", "nvcc")
-
-
-def _dist_version(dist: str) -> str | None:
-    """Installed version of a distribution, without importing it (None when it is not installed)."""
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _module_version(module: str) -> str | None:
-    """``module.__version__`` (None when the module cannot be imported)."""
-    import importlib
-
-    try:
-        return str(getattr(importlib.import_module(module), "__version__", "unknown"))
-    except ImportError:
-        return None
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name ("model name" in /proc/cpuinfo), else what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                key, sep, value = line.partition(":")
-                if sep and key.strip() == "model name" and value.strip():
-                    return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def collect_info() -> dict[str, Any]:
-    """Everything ``rtmer info`` reports, as a JSON-serialisable dict."""
-    from rtmer import _native
-
-    native = _native.build_info()
-    info: dict[str, Any] = {
-        "rtmer": __version__,
-        "python": platform.python_version(),
-        "python_executable": sys.executable,
-        "platform": platform.platform(),
-        "numpy": _module_version("numpy"),
-        "opencv": _module_version("cv2"),
-        "scikit_image": _dist_version("scikit-image"),
-        "native": bool(native["native"]),
-        "native_error": native.get("import_error"),
-        "cuda_compiled": bool(native["cuda_compiled"]),
-        "cuda_available": bool(native["cuda_available"]),
-        "cuda_devices": int(native.get("cuda_devices", 0)),
-        "cuda_device": native.get("cuda_device", "") or "",
-        "build": {key: native[key] for key in _BUILD_KEYS if key in native},
-        "cpu_model": cpu_model(),
-        "cpu_count": native.get("cpu_count"),
-        "cpu_features": list(native.get("cpu_features", [])),
-    }
-    return info
-
-
-def _yes_no(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
-def format_info(info: dict[str, Any]) -> str:
-    """``collect_info()`` as aligned ``name  value`` lines."""
-    missing = "not installed"
-    rows: list[tuple[str, str]] = [
-        ("rtmer", info["rtmer"]),
-        ("python", f"{info['python']} ({info['python_executable']})"),
-        ("platform", info["platform"]),
-        ("numpy", info["numpy"] or missing),
-        ("opencv", info["opencv"] or missing),
-        ("scikit-image", info["scikit_image"] or missing),
-        ("native module", _yes_no(info["native"]) + ("" if info["native"] else f" ({info['native_error']})")),
-        ("cuda compiled", _yes_no(info["cuda_compiled"])),
-    ]
-    if info["cuda_available"]:
-        rows.append(("cuda device", f"yes: {info['cuda_device']} ({info['cuda_devices']} device(s))"))
-    else:
-        rows.append(("cuda device", "no" + (" (no usable CUDA device)" if info["cuda_compiled"] else "")))
-    build = info["build"]
-    if build:
-        rows += [(f"build {key}", str(build[key]) or "-") for key in _BUILD_KEYS if key in build]
-    rows.append(("cpu", f"{info['cpu_model']} ({info['cpu_count']} logical cores)"))
-    rows.append(("cpu features", " ".join(info["cpu_features"]) or "-"))
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
-
-
-def _cmd_info(args: argparse.Namespace) -> int:
-    info = collect_info()
-    print(json.dumps(info) if args.json else format_info(info))
-    return 0
+#: Subcommand modules under rtmer.commands, in the order ``rtmer --help`` lists them.
+COMMANDS = ("info",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,14 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rtmer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser(
-        "info",
-        help="show versions, the native build and this machine's CPU/GPU",
-        description="Show versions, how rtmer._C was built and what this machine offers it.",
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.set_defaults(handler=_cmd_info)
+    for name in COMMANDS:
+        importlib.import_module(f"rtmer.commands.{name}").register(sub)
     return parser
 
 

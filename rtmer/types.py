@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -44,3 +45,36 @@ class MotionState:
             if r.name == name:
                 return r
         raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One annotated clip of a data set, as every loader in :mod:`rtmer.data` yields it.
+
+    ``frames`` are the clip's image files in temporal order and ``frame_numbers`` the data set's own
+    numbers for them (CASME II's ``img46.jpg`` is 46); ``onset``, ``apex`` and ``offset`` are
+    positions in ``frames`` (0-based), ``apex`` None where the data set has none (SMIC).
+    """
+
+    dataset: str  # "casme2", "samm", "smic", "ckplus", "synthetic"
+    subject: str  # the data set's own subject id, normalised ("sub01", "006", "s1", "S005")
+    clip_id: str  # the data set's own clip name ("EP02_01f", "006_1_2", "s1_ne_01", "S005_001")
+    frames: tuple[Path, ...]
+    frame_numbers: tuple[int, ...]
+    fps: float
+    onset: int
+    apex: int | None
+    offset: int
+    emotion: str  # the annotated emotion, lower case, as the data set spells it
+    aus: tuple[str, ...] = ()  # FACS action units as annotated ("4", "L10", "R12", "25")
+    objective_class: int | None = None  # SAMM's and CASME II's (2019 sheet) objective classes
+
+    @property
+    def subject_key(self) -> str:
+        """A subject id unique across data sets ("casme2/sub01")."""
+        return f"{self.dataset}/{self.subject}"
+
+    @property
+    def key(self) -> str:
+        """A clip id unique across data sets ("casme2/sub01/EP02_01f")."""
+        return f"{self.dataset}/{self.subject}/{self.clip_id}"

@@ -11,6 +11,7 @@ import pytest
 
 import rtmer
 from rtmer import cli
+from rtmer.commands import info as info_cmd
 from rtmer.errors import NativeUnavailableError
 
 _BUILD_KEYS = {"compiler", "cxx_flags", "simd", "openmp", "max_threads", "cuda_archs", "nvcc"}
@@ -84,7 +85,7 @@ def test_rtmer_error_is_one_line_without_traceback(
     def fail() -> dict:
         raise NativeUnavailableError("impl='cuda' but no CUDA device is usable;\nuse impl='native'")
 
-    monkeypatch.setattr(cli, "collect_info", fail)
+    monkeypatch.setattr(info_cmd, "collect_info", fail)
     assert cli.main(["info"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -99,7 +100,7 @@ def test_unexpected_errors_propagate(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom() -> dict:
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(cli, "collect_info", boom)
+    monkeypatch.setattr(info_cmd, "collect_info", boom)
     with pytest.raises(ZeroDivisionError):
         cli.main(["info"])
 
