@@ -14,6 +14,7 @@
 #include "common/median.h"
 #include "common/parallel.h"
 #include "ops/flow_color.h"
+#include "ops/remap.h"
 #include "ops/residual_sum.h"
 #include "ops/strain.h"
 #include "ops/tvl1.h"
@@ -131,6 +132,27 @@ carray<float> median_blur(const carray<float>& img, int k) {
     rtmer::MedianFilter(k).apply(src, dst, 0, src.h);
   }
   for (int y = 0; y < dst.h; ++y) std::copy(dst.row(y), dst.row(y) + dst.w, out.mutable_data() + static_cast<size_t>(y) * dst.w);
+  return out;
+}
+
+carray<float> remap(const carray<float>& img, const carray<float>& map, float a, bool use_cuda) {
+  RTMER_CHECK(img.ndim() == 3 && img.shape(2) >= 1 && img.shape(2) <= 4, "image must be H x W x C float32, C 1..4");
+  RTMER_CHECK(map.ndim() == 3 && map.shape(2) == 2, "map must be H x W x 2 float32 (x, y)");
+  const int h = static_cast<int>(img.shape(0)), w = static_cast<int>(img.shape(1)), c = static_cast<int>(img.shape(2));
+  const int oh = static_cast<int>(map.shape(0)), ow = static_cast<int>(map.shape(1));
+  RTMER_CHECK(h > 0 && w > 0, "image is empty");
+  carray<float> out({oh, ow, c});
+  if (oh * ow == 0) return out;
+  py::gil_scoped_release nogil;
+#ifdef RTMER_WITH_CUDA
+  if (use_cuda) {
+    remap_bicubic_cuda(img.data(), h, w, c, map.data(), oh, ow, a, out.mutable_data());
+    return out;
+  }
+#else
+  (void)use_cuda;
+#endif
+  remap_bicubic_cpu(img.data(), h, w, c, map.data(), oh, ow, a, out.mutable_data());
   return out;
 }
 
@@ -296,6 +318,10 @@ PYBIND11_MODULE(_C, m) {
   m.def("color_wheel", &wheel, py::arg("n_hues"));
   m.def("median_blur", &median_blur, py::arg("image"), py::arg("ksize"));
   m.def(
+      "remap_bicubic",
+      [](const carray<float>& img, const carray<float>& map, float a) { return remap(img, map, a, false); },
+      py::arg("image"), py::arg("map"), py::arg("a"));
+  m.def(
       "tvl1", [](const carray<float>& i0, const carray<float>& i1, const std::optional<carray<float>>& init,
                  const Tvl1Params& prm) { return tvl1(i0, i1, init, prm, false); },
       py::arg("prev"), py::arg("next"), py::arg("init"), py::arg("params"));
@@ -303,6 +329,10 @@ PYBIND11_MODULE(_C, m) {
   m.def("residual_sum_cuda", &residual_sum_gpu, py::arg("frames"), py::arg("reference"));
   m.def("optical_strain_cuda", &optical_strain_gpu, py::arg("flow"));
   m.def("flow_to_color_cuda", &flow_to_color_gpu, py::arg("flow"), py::arg("n_hues"));
+  m.def(
+      "remap_bicubic_cuda",
+      [](const carray<float>& img, const carray<float>& map, float a) { return remap(img, map, a, true); },
+      py::arg("image"), py::arg("map"), py::arg("a"));
   m.def(
       "tvl1_cuda", [](const carray<float>& i0, const carray<float>& i1, const std::optional<carray<float>>& init,
                       const Tvl1Params& prm) { return tvl1(i0, i1, init, prm, true); },

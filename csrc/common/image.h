@@ -53,12 +53,13 @@ using float4v = float __attribute__((vector_size(16)));
 // fetches all three with one 16-byte load.
 void pack3(const Plane& a, const Plane& b, const Plane& c, std::vector<float4v>& out);
 
-// Keys' cubic convolution weights (a = -0.75, OpenCV's INTER_CUBIC) of the four taps around a
-// sample at fraction t, written to c[0], c[stride], c[2 * stride], c[3 * stride]. T: float or a
-// float vector (then c receives one vector per tap).
+// Keys' cubic convolution weights of the four taps around a sample at fraction t, written to
+// c[0], c[stride], c[2 * stride], c[3 * stride]. T: float or a float vector (then c receives one
+// vector per tap). A = -0.75 is OpenCV's INTER_CUBIC (TV-L1 keeps it, to match OpenCV); A = -0.5
+// (Catmull-Rom) reproduces linear and quadratic intensity exactly, which rendering needs: with
+// -0.75 a sub-pixel shift of a ramp comes out up to 0.05 px off.
 template <class T>
-inline void cubic_weights(T t, float* c, int stride) {
-  constexpr float A = -0.75f;
+inline void cubic_weights(T t, float* c, int stride, float A = -0.75f) {
   const T c0 = ((A * (t + 1) - 5 * A) * (t + 1) + 8 * A) * (t + 1) - 4 * A;
   const T c1 = ((A + 2) * t - (A + 3)) * t * t + 1;
   const T c2 = ((A + 2) * (1 - t) - (A + 3)) * (1 - t) * (1 - t) + 1;

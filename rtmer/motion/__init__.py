@@ -40,6 +40,7 @@ __all__ = [
     "key_frames",
     "optical_strain",
     "relative_residual_sum",
+    "remap",
     "residual_sum",
     "set_num_threads",
     "tvl1_flow",
@@ -235,6 +236,33 @@ def flow_to_color(flow: np.ndarray, n_hues: int = 55, *, impl: Impl = "auto") ->
     if which == "cuda":
         return _native._C.flow_to_color_cuda(f, int(n_hues))
     return _native._C.flow_to_color(f, int(n_hues))
+
+
+def remap(image: np.ndarray, map_xy: np.ndarray, *, a: float = -0.5, impl: Impl = "auto") -> np.ndarray:
+    """Backward warp: ``out[y, x] = image(map_xy[y, x])``, bicubic at full float precision.
+
+    ``image``: uint8 or float, H x W or H x W x C (C <= 4); ``map_xy``: float, H' x W' x 2 absolute
+    (x, y) sample positions; replicated border. Returns float32 H' x W' (x C). ``a`` is Keys' kernel
+    parameter: -0.5 (Catmull-Rom, the default) reproduces linear and quadratic intensity exactly;
+    -0.75 is OpenCV's INTER_CUBIC. Unlike cv2.remap, positions are not rounded to 1/32 px.
+    """
+    img = np.asarray(image)
+    if img.ndim not in (2, 3) or (img.ndim == 3 and not 1 <= img.shape[2] <= 4) or img.size == 0:
+        raise InputError(f"image must be a non-empty H x W or H x W x C (C <= 4) array, got {img.shape}")
+    if not (img.dtype == np.uint8 or np.issubdtype(img.dtype, np.floating)):
+        raise InputError(f"image must be uint8 or float, got {img.dtype}")
+    m = np.asarray(map_xy)
+    if m.ndim != 3 or m.shape[2] != 2 or not np.issubdtype(m.dtype, np.floating):
+        raise InputError(f"map_xy must be a float H x W x 2 array of (x, y), got {m.dtype} {m.shape}")
+    if not -1.0 <= a <= 0.0:
+        raise InputError(f"Keys' parameter a must lie in [-1, 0], got {a}")
+    which = _resolve(impl)
+    if which == "reference":
+        return reference.remap(img, m.astype(np.float32), a)
+    planes = np.ascontiguousarray(img if img.ndim == 3 else img[..., None], dtype=np.float32)
+    fn = _native._C.remap_bicubic_cuda if which == "cuda" else _native._C.remap_bicubic
+    out = fn(planes, np.ascontiguousarray(m, dtype=np.float32), float(a))
+    return out if img.ndim == 3 else out[..., 0]
 
 
 def gray_float(image: object, name: str) -> np.ndarray:

@@ -258,16 +258,18 @@ def _divergence(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return div
 
 
-def _keys_weights(t: np.ndarray) -> list[np.ndarray]:
-    """Keys' cubic convolution weights (a = -0.75, OpenCV's INTER_CUBIC) of the 4 taps at fraction t."""
-    a = _F32(-0.75)
+def _keys_weights(t: np.ndarray, a: float = -0.75) -> list[np.ndarray]:
+    """Keys' cubic convolution weights of the 4 taps at fraction t (a = -0.75: OpenCV's INTER_CUBIC)."""
+    a = _F32(a)
     c0 = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a
     c1 = ((a + 2) * t - (a + 3)) * t * t + 1
     c2 = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1
     return [c0, c1, c2, 1 - c0 - c1 - c2]
 
 
-def bicubic_sample(images: tuple[np.ndarray, ...], map_x: np.ndarray, map_y: np.ndarray) -> list[np.ndarray]:
+def bicubic_sample(
+    images: tuple[np.ndarray, ...], map_x: np.ndarray, map_y: np.ndarray, a: float = -0.75
+) -> list[np.ndarray]:
     """Sample each (H, W) image at (map_x, map_y) with Keys' bicubic kernel and replicated borders.
 
     Unlike cv2.remap, which rounds coordinates to 1/32 px, the positions are used at full float
@@ -275,10 +277,10 @@ def bicubic_sample(images: tuple[np.ndarray, ...], map_x: np.ndarray, map_y: np.
     """
     h, w = images[0].shape
     bx, by = np.floor(map_x), np.floor(map_y)
-    wx, wy = _keys_weights((map_x - bx).astype(_F32)), _keys_weights((map_y - by).astype(_F32))
+    wx, wy = _keys_weights((map_x - bx).astype(_F32), a), _keys_weights((map_y - by).astype(_F32), a)
     ix = np.clip(bx, -4, w + 4).astype(np.intp) - 1
     iy = np.clip(by, -4, h + 4).astype(np.intp) - 1
-    out = [np.zeros((h, w), _F32) for _ in images]
+    out = [np.zeros(map_x.shape, _F32) for _ in images]
     for j in range(4):
         rows = np.clip(iy + j, 0, h - 1)
         for k in range(4):
@@ -287,6 +289,14 @@ def bicubic_sample(images: tuple[np.ndarray, ...], map_x: np.ndarray, map_y: np.
             for o, img in zip(out, images, strict=True):
                 o += weight * img[rows, cols]
     return out
+
+
+def remap(image: np.ndarray, map_xy: np.ndarray, a: float = -0.5) -> np.ndarray:
+    """out(y, x) = image(map_xy[y, x]) (bicubic, replicated border), float32; image (H, W) or (H, W, C)."""
+    img = np.asarray(image, dtype=_F32)
+    planes = [img] if img.ndim == 2 else [img[..., k] for k in range(img.shape[2])]
+    out = bicubic_sample(tuple(planes), map_xy[..., 0], map_xy[..., 1], a)
+    return out[0] if img.ndim == 2 else np.stack(out, axis=-1)
 
 
 def absdiff(frame: np.ndarray, reference: np.ndarray) -> np.ndarray:
