@@ -18,7 +18,7 @@ from rtmer import __version__
 from rtmer.errors import RtmerError
 
 #: Subcommand modules under rtmer.commands, in the order ``rtmer --help`` lists them.
-COMMANDS = ("info",)
+COMMANDS = ("info", "data", "synth")
 
 
 def build_parser() -> argparse.ArgumentParser:
