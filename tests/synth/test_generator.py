@@ -129,7 +129,9 @@ def test_cli_clips_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_video_same_seed_same_bytes(tmp_path: Path, subject: Subject) -> None:
     """Long videos too: the same seed renders and encodes the same mp4."""
     for name in ("a.mp4", "b.mp4"):
-        generator.generate_video(tmp_path / name, seconds=0.5, size=(256, 256), progress=False, _subject=subject)
+        generator.generate_video(
+            tmp_path / name, seconds=0.5, size=(256, 256), progress=False, _subject=subject
+        )
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
 
 
