@@ -25,3 +25,19 @@ class DataFetchError(RtmerError):
 
 class DatasetError(RtmerError):
     """A data set's files are missing, malformed, or not in the layout the loader expects."""
+
+
+class CaptureError(RtmerError):
+    """A frame source (camera, video file, image folder) failed; frames read before it were delivered."""
+
+
+class CameraError(CaptureError):
+    """No camera, a busy or unreadable camera, a camera lost mid-stream, or a frame rate it cannot deliver."""
+
+
+class VideoError(CaptureError):
+    """A video file or image sequence is missing, unreadable, truncated or cannot be decoded."""
+
+
+class FrameOverwrittenError(CaptureError):
+    """A ring-buffer frame was read after its view was released and the slot was reused."""

