@@ -43,7 +43,10 @@ class IncrementalMotion:
 
     Frames are uint8 crops, H x W gray or H x W x 3 BGR (flow is computed on gray; the residual
     keeps the channels). ``regions`` maps region names to H x W boolean masks; each pushed frame
-    reports the mean flow magnitude, strain and residual inside every region.
+    reports the mean flow magnitude, strain and residual inside every region. With
+    ``match_brightness`` each frame's gray level is scaled to the reference's mean before the flow
+    is solved: lamp flicker at twice the mains frequency changes whole frames' brightness at 100-200
+    fps, which TV-L1's brightness-constancy term would otherwise read as motion.
     """
 
     def __init__(
@@ -56,8 +59,10 @@ class IncrementalMotion:
         impl: Impl = "auto",
         reference_index: int = 0,
         reference_t: float = 0.0,
+        match_brightness: bool = False,
     ) -> None:
         self._impl = _resolve(impl, prefer_cuda=True)
+        self._match_brightness = match_brightness
         self._cold, self._warm = cold, warm
         self._regions: dict[str, np.ndarray] = {}
         self.reset(reference_frame, index=reference_index, t=reference_t)
@@ -77,6 +82,7 @@ class IncrementalMotion:
             )
         self._ref = ref
         self._ref_gray = gray_float(_gray(ref), "reference frame")
+        self._ref_mean = float(self._ref_gray.mean())
         self._ref_index, self._ref_t = int(index), float(t)
         self._flow: np.ndarray | None = None
         self._count = 0
@@ -105,6 +111,8 @@ class IncrementalMotion:
         if img.shape != self._ref.shape:
             raise InputError(f"frame is {img.shape}, the reference {self._ref.shape}; crops must match")
         gray = gray_float(_gray(img), "frame")
+        if self._match_brightness:
+            gray *= np.float32(self._ref_mean / max(float(gray.mean()), 1e-3))
         self._count += 1
         flow, work = self._solve(gray)
         self._flow = flow

@@ -1,0 +1,112 @@
+"""The pipeline of DESIGN.md, wired once: face tracker -> motion engine -> motion signal -> apex
+spotter, frame by frame, with every stage timed.
+
+The motion reference is the first aligned crop of a face (a new one whenever the tracker takes a
+new template), and the spotter moves it forward when the face has been still or an event has
+ended. A lost face resets the spotter: events already emitted stay emitted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from rtmer.motion import IncrementalMotion
+from rtmer.spotting.apex import ApexSpotter, SpotterConfig
+from rtmer.spotting.signal import MotionSignal, SignalFrame
+from rtmer.types import FaceCrop, FaceStatus, Frame, SpotEvent
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What the pipeline made of one frame."""
+
+    index: int
+    t: float
+    status: FaceStatus
+    crop: FaceCrop | None
+    signal: SignalFrame | None
+    events: tuple[SpotEvent, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Frames in, per-frame results (and spotted events) out."""
+
+    def __init__(
+        self, fps: float, *, tracker: object | None = None, spotter: SpotterConfig | None = None
+    ) -> None:
+        from rtmer.face.tracker import FaceTracker
+
+        self.fps = fps
+        self.tracker = tracker if tracker is not None else FaceTracker()
+        self.spotter = ApexSpotter(spotter or SpotterConfig(fps=fps))
+        self._engine: IncrementalMotion | None = None
+        self._signal: MotionSignal | None = None
+        self._anchor = -1
+
+    def close(self) -> None:
+        self.tracker.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def process(self, frame: Frame) -> FrameResult:
+        times: dict[str, float] = {}
+        t0 = time.perf_counter()
+        crop, status = self.tracker.update(frame)
+        times["face"] = 1000 * (time.perf_counter() - t0)
+        if crop is None:
+            self._engine, self._anchor = None, -1
+            self.spotter.reset()
+            return FrameResult(frame.index, frame.t, status, None, None, (), times)
+        gray = crop.image if crop.image.ndim == 2 else cv2.cvtColor(crop.image, cv2.COLOR_BGR2GRAY)
+        if self._engine is None or crop.anchor_index != self._anchor:
+            # A new face or a new template: this crop is the new reference, nothing to compare yet.
+            self._engine = IncrementalMotion(
+                gray, reference_index=frame.index, reference_t=frame.t, match_brightness=True
+            )
+            self._signal = MotionSignal.from_landmarks(crop.landmarks68, gray.shape)
+            self._anchor = crop.anchor_index
+            self.spotter.reset()
+            return FrameResult(frame.index, frame.t, status, crop, None, (), times)
+        t0 = time.perf_counter()
+        state = self._engine.push(gray, index=frame.index, t=frame.t)
+        times["motion"] = 1000 * (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        assert self._signal is not None  # created with the engine
+        sig = self._signal(state)
+        out = self.spotter.update(sig)
+        if out.reanchor:
+            self._engine.reset(gray, index=frame.index, t=frame.t)
+        times["spot"] = 1000 * (time.perf_counter() - t0)
+        return FrameResult(frame.index, frame.t, status, crop, sig, tuple(out.events), times)
+
+    def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult | SpotEvent]:
+        """Each frame's result, then, at the end of the stream, any event still under way."""
+        for frame in frames:
+            yield self.process(frame)
+        yield from self.spotter.finish().events
+
+
+def video_frames(path: str, fps: float | None = None) -> Iterator[Frame]:
+    """Frames of a video file with t = index / fps (the container's fps unless given)."""
+    cap = cv2.VideoCapture(path)
+    rate = fps or cap.get(cv2.CAP_PROP_FPS) or 30.0
+    index = 0
+    try:
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                return
+            yield Frame(index, index / rate, np.ascontiguousarray(image))
+            index += 1
+    finally:
+        cap.release()
