@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 from rtmer import __version__
 from rtmer.errors import RtmerError
 
-#: Subcommand modules under rtmer.commands, in the order ``rtmer --help`` lists them.
-COMMANDS = ("info", "data", "synth")
+#: Subcommand modules under rtmer.commands, in the order ``rtmer --help`` lists them (each module's
+#: ``register`` names its command: module spot_eval is ``rtmer spot-eval``).
+COMMANDS = ("info", "data", "synth", "spot")
 
 
 def build_parser() -> argparse.ArgumentParser:
