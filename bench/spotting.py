@@ -21,30 +21,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from rtmer.app.pipeline import Pipeline, video_frames
+from rtmer.app.pipeline import spot_video
 from rtmer.spotting.metrics import Interval, evaluate, format_report
 from rtmer.spotting.truth import read_events_json, read_spotting_csv
 from rtmer.synth import generator
-from rtmer.types import SpotEvent
 
 
 def spot(path: Path, fps: float) -> tuple[list[Interval], int, float]:
-    """Spotted intervals of one video (final records, with their apex emission frame)."""
-    emitted: dict[int, int] = {}
-    found: list[Interval] = []
-    frames = 0
+    """Spotted intervals of one video (an event without offset counts from onset to apex)."""
     t0 = time.perf_counter()
-    with Pipeline(fps) as pipe:
-        for r in pipe.run(video_frames(str(path), fps)):
-            events = [r] if isinstance(r, SpotEvent) else list(r.events)
-            frames += 0 if isinstance(r, SpotEvent) else 1
-            for e in events:
-                if e.offset is None:
-                    emitted[e.event_id] = e.emitted_index
-                else:
-                    found.append(
-                        Interval(e.onset, e.offset, e.apex, e.kind, e.score, emitted.get(e.event_id))
-                    )
+    events, frames = spot_video(str(path), fps)
+    found = [
+        Interval(
+            e.onset, e.offset if e.offset is not None else e.apex, e.apex, e.kind, e.score, e.emitted_index
+        )
+        for e in events
+    ]
     return found, frames, time.perf_counter() - t0
 
 

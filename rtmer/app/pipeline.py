@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -110,3 +110,19 @@ def video_frames(path: str, fps: float | None = None) -> Iterator[Frame]:
             index += 1
     finally:
         cap.release()
+
+
+def spot_video(path: str, fps: float) -> tuple[list[SpotEvent], int]:
+    """Every final event (with its offset, or as it stood at the end of the stream) of a video
+    and the number of frames read; the apex record's emission frame is kept on the final one."""
+    emitted: dict[int, int] = {}
+    final: dict[int, SpotEvent] = {}
+    frames = 0
+    with Pipeline(fps) as pipe:
+        for r in pipe.run(video_frames(path, fps)):
+            events = [r] if isinstance(r, SpotEvent) else list(r.events)
+            frames += 0 if isinstance(r, SpotEvent) else 1
+            for e in events:
+                emitted.setdefault(e.event_id, e.emitted_index)
+                final[e.event_id] = e
+    return [replace(e, emitted_index=emitted[i]) for i, e in sorted(final.items())], frames

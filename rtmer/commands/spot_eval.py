@@ -62,15 +62,55 @@ def _read_predictions(path: Path, default_video: str | None) -> dict[str, list[I
     raise InputError(f"cannot tell the format of {path}: name it .csv (spotting CSV) or .jsonl (JSON lines)")
 
 
+def _spot_data(spec: str) -> tuple[Path, dict[str, list[Interval]]]:
+    """``synthetic=DIR``: run the streaming spotter over every video of a ``rtmer synth long``
+    folder; returns its ground-truth CSV and the spotted intervals per video."""
+    from rtmer.app.pipeline import spot_video
+    from rtmer.errors import InputError
+    from rtmer.spotting.metrics import Interval
+    from rtmer.spotting.truth import read_events_json
+
+    name, _, folder = spec.partition("=")
+    if name != "synthetic" or not folder:
+        raise InputError(
+            f"--data {spec}: only synthetic=DIR (a `rtmer synth long` folder) has long videos with "
+            "spotting ground truth here; CASME II and SAMM are short clips"
+        )
+    root = Path(folder)
+    truth = root / "ground_truth.csv"
+    videos = sorted(root.glob("*.mp4"))
+    if not truth.is_file() or not videos:
+        raise InputError(
+            f"--data {spec}: expected *.mp4 videos and ground_truth.csv in {root} (rtmer synth long)"
+        )
+    found: dict[str, list[Interval]] = {}
+    for mp4 in videos:
+        fps = read_events_json(root / f"{mp4.stem}_events.json").fps
+        events, _ = spot_video(str(mp4), fps)
+        found[mp4.name] = [
+            Interval(
+                e.onset, e.apex if e.offset is None else e.offset, e.apex, e.kind, e.score, e.emitted_index
+            )
+            for e in events
+        ]
+    return truth, found
+
+
 def run(args: argparse.Namespace) -> int:
     from rtmer.errors import InputError
     from rtmer.spotting.metrics import evaluate, format_report
     from rtmer.spotting.truth import read_spotting_csv
 
-    truth_path = Path(args.truth)
-    truth = read_spotting_csv(truth_path)
-    only = next(iter(truth)) if len(truth) == 1 else None
-    raw = _read_predictions(Path(args.predicted), only)
+    if args.data:
+        truth_path, raw = _spot_data(args.data)
+        truth = read_spotting_csv(truth_path)
+    else:
+        if not (args.truth and args.predicted):
+            raise InputError("give --truth GT.csv and --predicted PRED, or --data synthetic=DIR")
+        truth_path = Path(args.truth)
+        truth = read_spotting_csv(truth_path)
+        only = next(iter(truth)) if len(truth) == 1 else None
+        raw = _read_predictions(Path(args.predicted), only)
     names = _align(raw, list(truth))
     predicted: dict[str, list[Interval]] = {}
     for name, intervals in raw.items():
@@ -121,12 +161,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--truth", required=True, metavar="GT.csv", help="ground truth (spotting CSV)")
+    p.add_argument("--truth", metavar="GT.csv", help="ground truth (spotting CSV)")
+    p.add_argument("--predicted", metavar="PRED", help="spotted intervals (.jsonl events or spotting .csv)")
     p.add_argument(
-        "--predicted",
-        required=True,
-        metavar="PRED",
-        help="spotted intervals (.jsonl events or spotting .csv)",
+        "--data",
+        metavar="synthetic=DIR",
+        help="instead of --truth/--predicted: spot every video of a `rtmer synth long` folder and score it",
     )
     p.add_argument(
         "--fps", type=_positive, help="frame rate of every video (default: from the _events.json files)"

@@ -123,3 +123,17 @@ def test_listed_beside_the_other_commands(capsys: pytest.CaptureFixture[str]) ->
     assert all(name in out for name in ("info", "data", "synth", "spot-eval"))
     assert _spot_eval("--truth", "x.csv") == 2  # --predicted is required
     assert "--predicted" in capsys.readouterr().err
+
+
+def test_data_synthetic_runs_the_spotter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--data synthetic=DIR: spot a `rtmer synth long` folder end to end and print the metrics."""
+    from rtmer.synth import generator
+
+    generator.generate_long(
+        tmp_path, minutes=0.1, videos=1, fps=100.0, size=(240, 320), eye_px=48.0, progress=False
+    )
+    assert cli.main(["spot-eval", "--data", f"synthetic={tmp_path}", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "micro" in json.dumps(report)
+    assert cli.main(["spot-eval", "--data", f"casme2={tmp_path}"]) == 2
+    assert "only synthetic" in capsys.readouterr().err
