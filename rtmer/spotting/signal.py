@@ -3,10 +3,10 @@
 From a :class:`~rtmer.types.MotionState` (flow of the aligned face crop against the reference
 frame) and the crop's landmarks: the flow's global component is removed first (an affine motion
 fitted by least squares over the face's rigid part: forehead, nose, outline), since what is left
-of head motion after alignment would otherwise swamp a 0.2 px micro-expression; then the mean
-non-rigid flow magnitude in each region. The eyes are measured apart (the lids' polygons, grown
-by a tenth of the eye distance), because blinks are the commonest false alarm: the face signal
-excludes them, the eye signal is only theirs.
+of head motion after alignment would otherwise swamp a 0.2 px micro-expression; then a high
+quantile (the 90th percentile) of the non-rigid flow magnitude in each region. The eyes are
+measured apart (the lids' polygons, grown by a tenth of the eye distance), because blinks are the
+commonest false alarm: the face signal excludes them, the eye signal is only theirs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from rtmer.types import MotionState
 class SignalFrame:
     """One frame of the spotter's input.
 
-    face: the largest mean non-rigid flow magnitude (px) over the face regions, eyes excluded;
+    face: the largest per-region 90th percentile of the non-rigid flow magnitude (px) over the
+    face regions, eyes excluded;
     eyes: the mean non-rigid flow magnitude inside the eye polygons; head: the mean magnitude of
     the fitted affine (global) motion; regions: each region's value behind ``face``.
     """
@@ -70,6 +71,12 @@ class MotionSignal:
         self._fit = np.linalg.pinv(design[rig])
         self._design = design
 
+    def _stat(self, values: np.ndarray) -> float:
+        """A high quantile of the region's motion: an AU moves part of a region (AU15 only the
+        mouth corners), which a mean over the whole region dilutes below the noise."""
+        k = int(self._quantile * (values.size - 1))
+        return float(np.partition(values, k)[k])
+
     @classmethod
     def from_landmarks(cls, points68: np.ndarray, shape: tuple[int, int]) -> MotionSignal:
         """The six CNN-LSTM-SE regions, the rigid mask and LAENet's eye mask of a crop."""
@@ -89,7 +96,7 @@ class MotionSignal:
         coef = self._fit @ flow[self._rig]  # (3, 2): affine coefficients of u and v
         rigid = self._design @ coef
         residual = np.hypot(*(flow - rigid).T)
-        regions = tuple((name, float(residual[idx].mean())) for name, idx in self._regions.items())
+        regions = tuple((name, self._stat(residual[idx])) for name, idx in self._regions.items())
         return SignalFrame(
             index=state.index,
             t=state.t,
