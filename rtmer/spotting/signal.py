@@ -3,8 +3,8 @@
 From a :class:`~rtmer.types.MotionState` (flow of the aligned face crop against the reference
 frame) and the crop's landmarks: the flow's global component is removed first (an affine motion
 fitted by least squares over the face's rigid part: forehead, nose, outline), since what is left
-of head motion after alignment would otherwise swamp a 0.2 px micro-expression; then a high
-quantile (the 90th percentile) of the non-rigid flow magnitude in each region. The eyes are
+of head motion after alignment would otherwise swamp a 0.2 px micro-expression; then the mean
+(or a chosen quantile) of the non-rigid flow magnitude in each region. The eyes are
 measured apart (the lids' polygons, grown by a tenth of the eye distance), because blinks are the
 commonest false alarm: the face signal excludes them, the eye signal is only theirs.
 """
@@ -25,7 +25,7 @@ from rtmer.types import MotionState
 class SignalFrame:
     """One frame of the spotter's input.
 
-    face: the largest per-region 90th percentile of the non-rigid flow magnitude (px) over the
+    face: the largest per-region mean (or quantile) of the non-rigid flow magnitude (px) over the
     face regions, eyes excluded;
     eyes: the mean non-rigid flow magnitude inside the eye polygons; head: the mean magnitude of
     the fitted affine (global) motion; regions: each region's value behind ``face``.
@@ -49,6 +49,7 @@ class MotionSignal:
         eyes: np.ndarray,
         *,
         eye_margin_px: float = 0.0,
+        quantile: float | None = None,
     ) -> None:
         shape = rigid.shape
         for name, m in {**regions, "rigid": rigid, "eyes": eyes}.items():
@@ -61,6 +62,7 @@ class MotionSignal:
         self._regions = {
             name: np.flatnonzero(m & ~grown) for name, m in regions.items() if (m & ~grown).any()
         }
+        self._quantile = quantile
         self._eyes = np.flatnonzero(eyes)
         h, w = shape
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
@@ -72,8 +74,10 @@ class MotionSignal:
         self._design = design
 
     def _stat(self, values: np.ndarray) -> float:
-        """A high quantile of the region's motion: an AU moves part of a region (AU15 only the
-        mouth corners), which a mean over the whole region dilutes below the noise."""
+        """The region's mean motion, or a quantile of it (``quantile``): an AU moves part of a
+        region (AU15 only the mouth corners), which a mean over the whole region dilutes."""
+        if self._quantile is None:
+            return float(values.mean())
         k = int(self._quantile * (values.size - 1))
         return float(np.partition(values, k)[k])
 
