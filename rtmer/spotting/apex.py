@@ -42,12 +42,12 @@ class SpotterConfig:
 
     fps: float
     baseline_s: float = 1.0
-    k: float = 5.0  # threshold: baseline + k robust sigmas
+    k: float = 6.0  # threshold: baseline + k robust sigmas
     smooth_s: float = 0.015  # causal moving average of the signal (3 frames at 200 fps, 1 at 30)
     min_threshold: float = 0.06  # px: never trigger on less, whatever the noise
     onset_k: float = 3.0  # the onset is where the rise left baseline + onset_k sigmas
     confirm_drop: float = 0.25  # apex confirmed once the signal fell this share back from the peak
-    lookahead_s: float = 0.03  # or this long after the peak without a new maximum
+    lookahead_s: float = 0.015  # or this long after the peak without a new maximum
     offset_share: float = 0.2  # offset: back under baseline + this share of the peak's height
     min_duration_s: float = 1 / 25
     micro_max_s: float = 0.5
