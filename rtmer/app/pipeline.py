@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 import cv2
-import numpy as np
 
+from rtmer.capture.sources import VideoSource
 from rtmer.motion import IncrementalMotion
 from rtmer.spotting.apex import ApexSpotter, SpotterConfig
 from rtmer.spotting.signal import MotionSignal, SignalFrame
@@ -96,30 +96,14 @@ class Pipeline:
         yield from self.spotter.finish().events
 
 
-def video_frames(path: str, fps: float | None = None) -> Iterator[Frame]:
-    """Frames of a video file with t = index / fps (the container's fps unless given)."""
-    cap = cv2.VideoCapture(path)
-    rate = fps or cap.get(cv2.CAP_PROP_FPS) or 30.0
-    index = 0
-    try:
-        while True:
-            ok, image = cap.read()
-            if not ok:
-                return
-            yield Frame(index, index / rate, np.ascontiguousarray(image))
-            index += 1
-    finally:
-        cap.release()
-
-
 def spot_video(path: str, fps: float) -> tuple[list[SpotEvent], int]:
     """Every final event (with its offset, or as it stood at the end of the stream) of a video
     and the number of frames read; the apex record's emission frame is kept on the final one."""
     emitted: dict[int, int] = {}
     final: dict[int, SpotEvent] = {}
     frames = 0
-    with Pipeline(fps) as pipe:
-        for r in pipe.run(video_frames(path, fps)):
+    with Pipeline(fps) as pipe, VideoSource(path, fps=fps) as source:
+        for r in pipe.run(source):
             events = [r] if isinstance(r, SpotEvent) else list(r.events)
             frames += 0 if isinstance(r, SpotEvent) else 1
             for e in events:

