@@ -56,11 +56,10 @@ from rtmer.data.common import (
     find_sheet,
     layout_of,
     matching_files,
-    parse_aus,
     parse_class,
-    parse_frame,
     read_sheet,
     require_dir,
+    sheet_annotation,
     subject_id,
 )
 from rtmer.errors import DatasetError
@@ -168,30 +167,16 @@ def read_casme2_layout(
     return tuple(clips), tuple(skipped + missing), f"{sheet_tag}/{layout_of(base, root)}"
 
 
+_HEADERS = {
+    "onset": "OnsetFrame",
+    "apex": "ApexFrame",
+    "offset": "OffsetFrame",
+    "objective": "Objective Class",
+}
+
+
 def _annotation(row: SheetRow, where: str) -> Annotation:
-    """A coding-sheet row; ValueError says what is wrong with it."""
-    subject = casme2_subject(row.get("subject"))
-    filename = cell_text(row.get("filename"))
-    if not filename:
-        raise ValueError("Filename is blank")
-    onset = parse_frame(row.get("onset"), "OnsetFrame")
-    offset = parse_frame(row.get("offset"), "OffsetFrame")
-    if onset is None or offset is None:
-        raise ValueError("OnsetFrame or OffsetFrame is not given")
-    emotion = cell_text(row.get("emotion")).lower()
-    if not emotion:
-        raise ValueError("Estimated Emotion is blank")
-    return Annotation(
-        where=where,
-        subject=subject,
-        clip=filename,
-        onset=onset,
-        apex=parse_frame(row.get("apex"), "ApexFrame"),
-        offset=offset,
-        emotion=emotion,
-        aus=parse_aus(row.get("aus")),
-        objective_class=parse_class(row.get("objective"), "Objective Class"),
-    )
+    return sheet_annotation(row, where, casme2_subject, _HEADERS)
 
 
 def _objective_classes(root: Path, coding: Sheet, skipped: list[Skipped]) -> dict[ClipKey, int]:

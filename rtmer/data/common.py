@@ -393,6 +393,34 @@ class Annotation:
         return self.subject, self.clip.lower()
 
 
+def sheet_annotation(
+    row: SheetRow, where: str, subject: Callable[[object], str], headers: Mapping[str, str]
+) -> Annotation:
+    """A coding-sheet row of CASME II or SAMM (same fields, different spellings); ``headers`` gives
+    each field's column name as the sheet spells it, for the messages. ValueError says what is wrong."""
+    filename = cell_text(row.get("filename"))
+    if not filename:
+        raise ValueError("Filename is blank")
+    onset = parse_frame(row.get("onset"), headers["onset"])
+    offset = parse_frame(row.get("offset"), headers["offset"])
+    if onset is None or offset is None:
+        raise ValueError(f"{headers['onset']} or {headers['offset']} is not given")
+    emotion = cell_text(row.get("emotion")).lower()
+    if not emotion:
+        raise ValueError("Estimated Emotion is blank")
+    return Annotation(
+        where=where,
+        subject=subject(row.get("subject")),
+        clip=filename,
+        onset=onset,
+        apex=parse_frame(row.get("apex"), headers["apex"]),
+        offset=offset,
+        emotion=emotion,
+        aus=parse_aus(row.get("aus")),
+        objective_class=parse_class(row.get("objective"), headers["objective"]),
+    )
+
+
 def collect_clips(
     dataset: str,
     fps: float,

@@ -46,11 +46,9 @@ from rtmer.data.common import (
     find_clip_root,
     find_sheet,
     layout_of,
-    parse_aus,
-    parse_class,
-    parse_frame,
     read_sheet,
     require_dir,
+    sheet_annotation,
     subject_id,
 )
 from rtmer.errors import DatasetError
@@ -143,27 +141,13 @@ def load(
     return LoadResult("samm", root, version, tuple(clips), tuple(skipped + missing))
 
 
+_HEADERS = {
+    "onset": "Onset Frame",
+    "apex": "Apex Frame",
+    "offset": "Offset Frame",
+    "objective": "Objective Classes",
+}
+
+
 def _annotation(row: SheetRow, where: str) -> Annotation:
-    """A sheet row; ValueError says what is wrong with it."""
-    subject = samm_subject(row.get("subject"))
-    filename = cell_text(row.get("filename"))
-    if not filename:
-        raise ValueError("Filename is blank")
-    onset = parse_frame(row.get("onset"), "Onset Frame")
-    offset = parse_frame(row.get("offset"), "Offset Frame")
-    if onset is None or offset is None:
-        raise ValueError("Onset Frame or Offset Frame is not given")
-    emotion = cell_text(row.get("emotion")).lower()
-    if not emotion:
-        raise ValueError("Estimated Emotion is blank")
-    return Annotation(
-        where=where,
-        subject=subject,
-        clip=filename,
-        onset=onset,
-        apex=parse_frame(row.get("apex"), "Apex Frame"),
-        offset=offset,
-        emotion=emotion,
-        aus=parse_aus(row.get("aus")),
-        objective_class=parse_class(row.get("objective"), "Objective Classes"),
-    )
+    return sheet_annotation(row, where, samm_subject, _HEADERS)
