@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +46,15 @@ class SourceInfo:
     notes: tuple[str, ...] = ()
 
 
-class Source:
+class Source(ABC):
     """Base of the frame sources: ``info``, ``end_reason``, iteration and release."""
 
     info: SourceInfo
     end_reason: str | None = None  # set when iteration ends without an exception
 
+    @abstractmethod
     def __iter__(self) -> Iterator[Frame]:
-        raise NotImplementedError
+        """The frames, in order."""
 
     def close(self) -> None:
         """Release the device or file (idempotent)."""
