@@ -56,7 +56,7 @@ class Source(ABC):
     def __iter__(self) -> Iterator[Frame]:
         """The frames, in order."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (image folders hold nothing open; the others override it)
         """Release the device or file (idempotent)."""
 
     def __enter__(self) -> Source:
