@@ -5,8 +5,10 @@ windows, so they cannot decide during a stream. This one decides causally, frame
 
 - a robust running baseline and noise level (median and MAD of the face signal over the last
   ``baseline_s`` of quiet frames);
-- onset when the signal rises above baseline + ``k`` robust sigmas (the onset frame is the last
-  one before the rise left the noise band);
+- onset when the signal rises above baseline + ``k`` robust sigmas; the onset frame is traced back
+  to where the rise left baseline + ``onset_k`` sigmas, and the offset is where it is back within
+  ``offset_share`` of the peak: a micro-expression's intensity starts and ends slowly, so tight
+  thresholds there cut the interval short of the annotated one (IoU < 0.5 with the truth);
 - apex at the peak, confirmed as soon as the signal has fallen ``confirm_drop`` of the way back
   from the peak, or ``lookahead_s`` after the peak without a new maximum: the event is emitted
   then, not at the offset;
@@ -42,13 +44,14 @@ class SpotterConfig:
 
     fps: float
     baseline_s: float = 1.0
-    k: float = 6.0  # threshold: baseline + k robust sigmas
+    k: float = 5.0  # threshold: baseline + k robust sigmas
     smooth_s: float = 0.015  # causal moving average of the signal (3 frames at 200 fps, 1 at 30)
     min_threshold: float = 0.06  # px: never trigger on less, whatever the noise
-    onset_k: float = 3.0  # the onset is where the rise left baseline + onset_k sigmas
+    onset_k: float = 1.0  # the onset is where the rise left baseline + onset_k sigmas
+    quiet_k: float = 3.0  # frames within baseline + quiet_k sigmas are at rest (baseline, stillness)
     confirm_drop: float = 0.25  # apex confirmed once the signal fell this share back from the peak
     lookahead_s: float = 0.015  # or this long after the peak without a new maximum
-    offset_share: float = 0.2  # offset: back under baseline + this share of the peak's height
+    offset_share: float = 0.1  # offset: back under baseline + this share of the peak's height
     min_duration_s: float = 1 / 25
     micro_max_s: float = 0.5
     max_duration_s: float = 4.0
@@ -170,7 +173,7 @@ class ApexSpotter:
             # After an event, wait until the face is back at the noise level (or the refractory
             # time ran out): bumps on an expression's slow decay are not new expressions.
             self._refractory -= 1
-            if s.face <= med + c.onset_k * max(sigma, 0.25 * c.min_threshold):
+            if s.face <= med + c.quiet_k * max(sigma, 0.25 * c.min_threshold):
                 self._refractory = 0
         if s.face > self.threshold() and self._refractory == 0 and len(self._quiet) >= 5:
             onset_level = med + max(c.onset_k * sigma, 0.25 * (self.threshold() - med))
@@ -186,9 +189,9 @@ class ApexSpotter:
             return
         # Only noise-level frames feed the baseline: a slow rise (a macro-expression's onset) must
         # not lift the baseline along with it.
-        if len(self._quiet) < 5 or s.face <= med + c.onset_k * max(sigma, 0.25 * c.min_threshold):
+        if len(self._quiet) < 5 or s.face <= med + c.quiet_k * max(sigma, 0.25 * c.min_threshold):
             self._quiet.append(s.face)
-        self._still = self._still + 1 if s.face <= med + max(c.onset_k * sigma, 0.5 * c.min_threshold) else 0
+        self._still = self._still + 1 if s.face <= med + max(c.quiet_k * sigma, 0.5 * c.min_threshold) else 0
         if self._still >= c.frames(c.reanchor_still_s):
             self._still = 0
             out.reanchor = True
