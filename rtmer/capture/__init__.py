@@ -7,6 +7,7 @@ from rtmer.capture.sources import (
     Source,
     SourceInfo,
     VideoSource,
+    list_cameras,
     open_source,
 )
 from rtmer.capture.thread import CaptureThread, frames
@@ -22,5 +23,6 @@ __all__ = [
     "SourceInfo",
     "VideoSource",
     "frames",
+    "list_cameras",
     "open_source",
 ]

@@ -52,23 +52,30 @@ class FrameView:
         self._generation = ring._generation[slot]
         self._image = ring._images[slot]
 
-    @property
-    def image(self) -> np.ndarray:
-        """The slot's pixels; FrameOverwrittenError once released and the slot rewritten."""
+    def _check(self) -> None:
         if self._ring._generation[self._slot] != self._generation:
             raise FrameOverwrittenError(
                 f"frame {self.index} was read after its view was released and its ring slot reused; "
                 "copy the frame (to_frame) before releasing it"
             )
+
+    @property
+    def image(self) -> np.ndarray:
+        """The slot's pixels; FrameOverwrittenError once released and the slot rewritten."""
+        self._check()
         return self._image
 
     def to_frame(self) -> Frame:
         """A :class:`Frame` owning a copy of the pixels."""
-        return Frame(self.index, self.t, self.image.copy())
+        image = self.image.copy()
+        # Checked again after the copy (seqlock style): a released slot reused during the copy
+        # would otherwise give a torn frame.
+        self._check()
+        return Frame(self.index, self.t, image)
 
     def release(self) -> None:
         """Give the slot back to the producer (idempotent; the next ``get`` does it too)."""
-        self._ring._release(self._slot)
+        self._ring._release(self._slot, self._generation)
 
 
 class RingBuffer:
@@ -82,7 +89,8 @@ class RingBuffer:
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         n = capacity + 1
-        self._store = np.zeros((n, *self.shape), self.dtype)  # put writes here
+        self._store = np.empty((n, *self.shape), self.dtype)  # put writes here
+        self._store.fill(0)  # fault the pages in now, not on the capture thread's first lap
         self._images = self._store.view()  # views handed out come from this read-only alias
         self._images.flags.writeable = False
         self._index = np.full(n, -1, np.int64)
@@ -166,9 +174,11 @@ class RingBuffer:
             self.delivered += 1
             return FrameView(self, slot, int(self._index[slot]), float(self._t[slot]))
 
-    def _release(self, slot: int) -> None:
+    def _release(self, slot: int, generation: int) -> None:
         with self._cond:
-            if self._held == slot:
+            # The generation tells this view's frame from a later one held in the same slot: a stale
+            # view's release must not unpin the frame the consumer holds now.
+            if self._held == slot and self._generation[slot] == generation:
                 self._free.append(slot)
                 self._held = None
 

@@ -39,7 +39,8 @@ class CaptureThread:
         try:
             for frame in self.source:
                 self.ring.put(frame)
-                if self._stop.is_set():
+                # A consumer that closed the ring wants no more frames: stop reading too.
+                if self._stop.is_set() or self.ring.closed:
                     self.end_reason = "stopped"
                     break
             else:

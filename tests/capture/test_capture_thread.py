@@ -54,3 +54,13 @@ def test_closing_frames_early_stops_capture(tmp_path: Path) -> None:
     stream.close()
     assert capture.join(10.0)
     assert capture.end_reason in ("stopped", "end of file")
+
+
+def test_consumer_closing_the_ring_stops_the_capture(tmp_path: Path) -> None:
+    ring = RingBuffer(4, (48, 64, 3))
+    capture = CaptureThread(VideoSource(write_avi(tmp_path / "v.avi", 2000)), ring).start()
+    assert ring.get(timeout=10.0) is not None
+    ring.close()
+    assert capture.join(10.0)
+    assert capture.end_reason == "stopped" and capture.error is None
+    assert ring.stats().produced < 2000  # it did not read the rest of the file into a closed ring

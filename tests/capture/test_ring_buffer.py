@@ -120,3 +120,66 @@ def test_get_timeout_and_sizes() -> None:
         ring.put(frame(0, (8, 8)))
     assert RingBuffer.for_source(2.0, 30.0, SHAPE).capacity == 60
     assert RingBuffer.for_source(0.1, 200.0, SHAPE).capacity == 200  # at least one second
+
+
+def test_held_views_survive_a_full_speed_producer() -> None:
+    # The consumer keeps each view a while and checks it again at the end: the producer, lapping
+    # the ring many times meanwhile, must never have written into the held slot.
+    ring = RingBuffer(4, (48, 64, 3))
+    stop = threading.Event()
+    produced = 0
+
+    def produce() -> None:
+        nonlocal produced
+        while not stop.is_set():
+            ring.put(frame(produced, (48, 64, 3)))
+            produced += 1
+        ring.close()
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    seen: list[int] = []
+    for _ in range(40):
+        view = ring.get(timeout=10.0)
+        assert view is not None
+        first = view.image.copy()
+        time.sleep(0.002)
+        assert np.array_equal(view.image, first) and first.min() == first.max() == view.index % 256
+        seen.append(view.index)
+    stop.set()
+    while ring.get(timeout=10.0) is not None:
+        pass
+    producer.join(10.0)
+    s = ring.stats()
+    assert s.produced == produced and s.delivered + s.dropped == produced and s.pending == 0
+    assert s.dropped > 0 and np.all(np.diff(seen) > 0)
+
+
+def test_stale_release_does_not_unpin_the_held_frame() -> None:
+    ring = RingBuffer(1, SHAPE)  # two slots: frames alternate between them
+    ring.put(frame(0))
+    old = ring.get(timeout=0)
+    ring.put(frame(1))
+    ring.get(timeout=0)  # releases `old`
+    ring.put(frame(2))  # reuses old's slot
+    held = ring.get(timeout=0)
+    assert held.index == 2 and held._slot == old._slot
+    old.release()  # a stale view's release: must leave frame 2 pinned
+    for i in range(3, 10):
+        ring.put(frame(i))
+    assert held.image.min() == held.image.max() == 2
+    assert held.to_frame().index == 2
+
+
+def test_to_frame_after_reuse_raises() -> None:
+    ring = RingBuffer(1, SHAPE)
+    ring.put(frame(0))
+    view = ring.get(timeout=0)
+    kept = view.to_frame()
+    view.release()
+    for i in range(1, 4):
+        ring.put(frame(i))
+        ring.get(timeout=0)
+    assert kept.index == 0 and kept.image.flags.writeable and np.all(kept.image == 0)
+    with pytest.raises(FrameOverwrittenError):
+        view.to_frame()
