@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import cv2
 import numpy as np
 import pytest
@@ -143,19 +141,6 @@ CASES = [  # rotation (deg), scale, translation (px) of the 512 x 512 astronaut 
     (6, 1.12, 5.5, 3.25),
     (-8, 0.85, -9.5, 4.75),
 ]
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[MediaPipeBackend]:
-    with MediaPipeBackend() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    from skimage import data
-
-    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
 
 
 @pytest.fixture(scope="module")

