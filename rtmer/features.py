@@ -158,6 +158,33 @@ class FeatureSpec:
         values = asdict(self)
         return {name: values[name] for name in names}
 
+    def overrides(self) -> dict[str, object]:
+        """The fields that differ from the defaults, JSON-ready (what a model card stores)."""
+        default, values = asdict(FeatureSpec()), asdict(self)
+        return {k: v for k, v in values.items() if k != "impl" and v != default[k]}
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, object]) -> FeatureSpec:
+        """The spec a card's ``feature`` mapping describes (:meth:`overrides` read back)."""
+        names = {f.name for f in fields(cls)} - {"impl"}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise InputError(
+                f"unknown feature option(s) {', '.join(unknown)}; see rtmer.features.FeatureSpec"
+            )
+        kw: dict[str, object] = dict(overrides)
+        if "tvl1" in kw:
+            kw["tvl1"] = Tvl1Settings(**kw["tvl1"])  # type: ignore[arg-type]
+        if "flow_size" in kw:
+            kw["flow_size"] = tuple(kw["flow_size"])  # type: ignore[arg-type]
+        return cls(**kw)  # type: ignore[arg-type]
+
+
+def _check_options(options: Mapping[str, object], known: set[str]) -> None:
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InputError(f"unknown feature option(s) {', '.join(unknown)}; see rtmer.features.FeatureSpec")
+
 
 _KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     "flow3": ("flow_size", "flow3_size", "tvl1"),
@@ -411,9 +438,7 @@ def build(
     (28, 28, 3)
     """
     _check_kind(kind)
-    unknown = sorted(set(options) - {f.name for f in fields(FeatureSpec)})
-    if unknown:
-        raise InputError(f"unknown feature option(s) {', '.join(unknown)}; see rtmer.features.FeatureSpec")
+    _check_options(options, {f.name for f in fields(FeatureSpec)})
     spec = replace(spec or FeatureSpec(), **options)  # type: ignore[arg-type]
     if landmarks68 is None:
         landmarks68 = detect_landmarks(_get(source, event.onset, kind), backend)

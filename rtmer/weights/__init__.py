@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtmer.errors import InputError
+
+if TYPE_CHECKING:
+    from rtmer.features import FeatureSpec
 
 #: The shipped demo weights' folder.
 WEIGHTS_DIR = Path(__file__).resolve().parent
@@ -63,6 +66,12 @@ class WeightCard:
                 f"weights {self.name!r}: {out} is missing; re-install rtmer or re-export the model"
             )
         return out
+
+    def feature_spec(self) -> FeatureSpec:
+        """The feature options these weights were trained with (:mod:`rtmer.features`)."""
+        from rtmer.features import FeatureSpec
+
+        return FeatureSpec.from_overrides(self.feature)
 
     def to_json(self) -> dict[str, Any]:
         """The card as written to disk (``path`` excluded)."""
