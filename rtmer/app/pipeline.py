@@ -18,12 +18,12 @@ from rtmer.capture.sources import VideoSource
 from rtmer.motion import IncrementalMotion
 from rtmer.spotting.apex import ApexSpotter, SpotterConfig
 from rtmer.spotting.signal import MotionSignal, SignalFrame
-from rtmer.types import FaceCrop, FaceStatus, Frame, SpotEvent
+from rtmer.types import FaceCrop, FaceStatus, Frame, MotionState, SpotEvent
 
 
 @dataclass(frozen=True)
 class FrameResult:
-    """What the pipeline made of one frame."""
+    """What the pipeline made of one frame (``motion``: the motion engine's state, when it ran)."""
 
     index: int
     t: float
@@ -32,6 +32,7 @@ class FrameResult:
     signal: SignalFrame | None
     events: tuple[SpotEvent, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    motion: MotionState | None = None
 
 
 class Pipeline:
@@ -87,7 +88,7 @@ class Pipeline:
         if out.reanchor:
             self._engine.reset(gray, index=frame.index, t=frame.t)
         times["spot"] = 1000 * (time.perf_counter() - t0)
-        return FrameResult(frame.index, frame.t, status, crop, sig, tuple(out.events), times)
+        return FrameResult(frame.index, frame.t, status, crop, sig, tuple(out.events), times, state)
 
     def run(self, frames: Iterable[Frame]) -> Iterator[FrameResult | SpotEvent]:
         """Each frame's result, then, at the end of the stream, any event still under way."""

@@ -1,0 +1,118 @@
+"""The classifier stage: a spotted event's frames (from the ring) -> the model's input -> class
+probabilities, through one inference backend (:mod:`rtmer.backends`, imported when opened).
+
+Flow and residual models classify as soon as the apex is confirmed (the offset is not needed);
+sequence models (aggregation network, CNN-LSTM-SE) resample onset..offset and wait for the offset
+record, as does CropNet when the apex is fewer than 10 frames after the onset (its key frames
+then depend on the offset, :func:`rtmer.features.residual_key_frames`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from rtmer.errors import InputError
+from rtmer.types import SpotEvent
+
+if TYPE_CHECKING:
+    from rtmer.features import FrameSource
+    from rtmer.weights import WeightCard
+
+#: Input kinds that resample the whole clip and so need its offset.
+_SEQUENCE_KINDS = ("frames", "regions")
+#: CropNet's key frames need the offset when the rise is shorter than this (features.residual_key_frames).
+_RESIDUAL_MIN_RISE = 10
+
+
+class Backend(Protocol):
+    """What the classifier needs of an :mod:`rtmer.backends` backend."""
+
+    name: str
+
+    def __call__(self, x: np.ndarray) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One event's class: ``probabilities`` in the card's class order; the time spent building the
+    input (``features_ms``) and running the model (``infer_ms``)."""
+
+    label: str
+    probabilities: tuple[tuple[str, float], ...]
+    model: str
+    backend: str
+    features_ms: float
+    infer_ms: float
+
+    @property
+    def confidence(self) -> float:
+        return dict(self.probabilities)[self.label]
+
+
+class Classifier:
+    """Weights (a :class:`rtmer.weights.WeightCard`) run by one backend on spotted events."""
+
+    def __init__(self, card: WeightCard, backend: Backend) -> None:
+        from rtmer.features import feature_options
+        from rtmer.models import registry
+
+        self.card = card
+        self.backend = backend
+        self.model_spec = registry.get(card.model)
+        self.kind = self.model_spec.input.kind
+        self._feature_spec = card.feature_spec()
+        feature_options(self.model_spec)  # fails early on a model the feature path cannot build
+
+    @classmethod
+    def open(
+        cls, weights: str | Path, backend: str = "auto", *, threads: int | None = None, fp16: bool = False
+    ) -> Classifier:
+        """Shipped weights by name (or a card path) on ``backend`` ("auto": the fastest available)."""
+        from rtmer.weights import find
+
+        card = find(weights)
+        try:
+            from rtmer.backends import open_backend
+        except ImportError as exc:
+            raise InputError(
+                f"this rtmer has no inference backends ({exc}); run with --model none to spot only"
+            ) from None
+        return cls(card, open_backend(card, backend, fp16=fp16, threads=threads))
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    def needs_offset(self, event: SpotEvent) -> bool:
+        """Whether ``event``'s input can only be built from its offset record."""
+        if self.kind in _SEQUENCE_KINDS:
+            return True
+        return self.kind == "residual" and event.apex - event.onset < _RESIDUAL_MIN_RISE
+
+    def __call__(self, source: FrameSource, event: SpotEvent, landmarks68: np.ndarray) -> Prediction:
+        """The class of ``event`` from its frames in ``source``; ``landmarks68`` in frame pixels."""
+        from rtmer.features import build_input
+
+        t0 = time.perf_counter()
+        x = build_input(self.model_spec, source, event, landmarks68=landmarks68, spec=self._feature_spec)
+        t1 = time.perf_counter()
+        probs = np.asarray(self.backend(x[None]), np.float64)[0]
+        t2 = time.perf_counter()
+        if probs.shape != (len(self.card.classes),):
+            raise InputError(
+                f"weights {self.card.name!r} gave {probs.shape[0]} outputs for {len(self.card.classes)} "
+                "classes; the card and the weight file do not match"
+            )
+        pairs = tuple((c, float(p)) for c, p in zip(self.card.classes, probs, strict=True))
+        label = self.card.classes[int(np.argmax(probs))]
+        return Prediction(label, pairs, self.card.name, self.backend.name, 1e3 * (t1 - t0), 1e3 * (t2 - t1))
+
+    def close(self) -> None:
+        self.backend.close()

@@ -1,0 +1,112 @@
+"""What ``rtmer live``, ``replay`` and ``demo`` share: the flags over the config file, and one run
+of a source through the application (:class:`rtmer.app.runner.Runner`) with its sinks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rtmer.app.runner import Runner, RunSummary
+    from rtmer.capture.sources import Source
+    from rtmer.config import PipelineConfig
+
+
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    """The flags every run command takes; each overrides its config-file setting when given."""
+    p.add_argument("--config", metavar="FILE.toml", help="settings file (rtmer config show prints one)")
+    p.add_argument(
+        "--model",
+        help="shipped weights name, a model card .json, or 'none' to spot only (default laenet)",
+    )
+    p.add_argument("--backend", help="inference runtime: auto, onnx, torch or tensorrt (default auto)")
+    p.add_argument("--threads", type=int, help="inference threads (default: the runtime's choice)")
+    p.add_argument(
+        "--landmark-every", type=int, metavar="K", help="face landmarks every K frames (default 5)"
+    )
+    p.add_argument("--events", metavar="OUT.jsonl", help="write each event record as one JSON line")
+    p.add_argument("--save", metavar="ANNOTATED.mp4", help="write the overlay-annotated frames as a video")
+    p.add_argument(
+        "--no-window",
+        dest="window",
+        action="store_const",
+        const=False,
+        help="no overlay window (headless; also the fallback when no display is available)",
+    )
+    p.add_argument("--quiet", action="store_const", const=True, help="print only the summary")
+
+
+def config_from_args(args: argparse.Namespace, **extra: object) -> PipelineConfig:
+    """The config file (``--config``) with the flags given on top; ``extra``: more
+    ``section__key`` values (``capture__fps=200``) from the command's own flags."""
+    from rtmer.config import load_config, with_overrides
+
+    flags = {
+        "classifier.model": args.model,
+        "classifier.backend": args.backend,
+        "classifier.threads": args.threads,
+        "tracker.landmark_every": args.landmark_every,
+        "output.events": args.events,
+        "output.save": args.save,
+        "output.window": args.window,
+        "output.quiet": args.quiet,
+    }
+    flags |= {k.replace("__", "."): v for k, v in extra.items()}
+    return with_overrides(load_config(args.config), flags)
+
+
+def make_runner(source: Source, config: PipelineConfig) -> Runner:
+    """The runner for ``source``: pipeline, classifier (unless ``model = "none"``) and sinks. The
+    source is closed if anything here fails."""
+    from rtmer.app.classify import Classifier
+    from rtmer.app.overlay import Overlay
+    from rtmer.app.runner import Runner, build_pipeline
+    from rtmer.app.sinks import ConsoleSink, JsonlSink, OverlaySink, Sink, display_available
+
+    out = config.output
+    classifier = None
+    try:
+        window = out.window
+        if window and not display_available():
+            print(
+                "rtmer: no display (DISPLAY is unset): running without the overlay window "
+                "(--no-window says so and silences this)",
+                file=sys.stderr,
+            )
+            window = False
+        c = config.classifier
+        if c.enabled:
+            classifier = Classifier.open(c.model, c.backend, threads=c.threads or None, fp16=c.fp16)
+        pipeline = build_pipeline(config, source.info.fps)
+        sinks: list[Sink] = [ConsoleSink(quiet=out.quiet)]
+        if out.events:
+            sinks.append(JsonlSink(out.events))
+        if window or out.save:
+            overlay = Overlay(source.info.fps, out.plot_seconds)
+            sinks.append(OverlaySink(overlay, window=window, save=out.save or None))
+    except BaseException:
+        source.close()
+        if classifier is not None:
+            classifier.close()
+        raise
+    return Runner(
+        source, pipeline, classifier=classifier, sinks=sinks, ring_seconds=config.capture.ring_seconds
+    )
+
+
+def run(runner: Runner) -> RunSummary:
+    """Run to the end (the console sink prints events and the summary); a capture error that ended
+    the run (a truncated file) is raised after the summary, for the CLI's one error line."""
+    try:
+        summary = runner.run()
+    finally:
+        runner.pipeline.close()
+        if runner.classifier is not None:
+            runner.classifier.close()
+    if runner.error is not None:
+        raise runner.error
+    return summary
+
+
+__all__ = ["add_run_args", "config_from_args", "make_runner", "run"]
