@@ -1,0 +1,46 @@
+"""The reference backend: the torch model itself, on CPU (the parity reference for the others)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rtmer.backends.base import BaseBackend
+from rtmer.models.registry import import_torch_module
+from rtmer.weights import WeightCard
+
+#: Where a card keeps the model's constructor options (``spec.build(**options)``), when the
+#: weights were trained with other than the defaults (see :func:`rtmer.export.weights.save_weights`).
+MODEL_OPTIONS = "model_options"
+
+
+def model_options(card: WeightCard) -> dict[str, Any]:
+    """The constructor options the card's weights were trained with ({} for the defaults)."""
+    return dict(card.training.get(MODEL_OPTIONS, {}))
+
+
+class TorchBackend(BaseBackend):
+    """``files["torch"]`` (a safetensors state dict) loaded into ``spec.build(...)``, in eval mode.
+
+    threads: torch's intra-op threads (process-wide, ``torch.set_num_threads``); None leaves them.
+    """
+
+    name = "torch"
+
+    def __init__(self, card: WeightCard, *, threads: int | None = None) -> None:
+        super().__init__(card)
+        self.torch = import_torch_module("torch")
+        safetensors_torch = import_torch_module("safetensors.torch")
+        if threads is not None:
+            self.torch.set_num_threads(threads)
+        model = self.spec.build(num_classes=len(card.classes), **model_options(card))
+        model.load_state_dict(safetensors_torch.load_file(str(card.file("torch"))))
+        self.model = model.eval()
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        with self.torch.inference_mode():
+            t = self.torch.from_numpy(x)
+            if self.head is not None:
+                return self.model.frame_features(t).numpy()
+            return self.torch.softmax(self.model(t), dim=1).numpy()

@@ -1,0 +1,68 @@
+"""``rtmer export``: a card's torch weights -> ONNX (checked against torch), or its ONNX file -> a
+TensorRT engine built on this GPU and cached."""
+
+from __future__ import annotations
+
+import argparse
+
+from rtmer.errors import InputError
+from rtmer.weights import WeightCard, find, write_card
+
+
+def _onnx(card: WeightCard) -> int:
+    from dataclasses import replace
+
+    from rtmer.backends.torch import model_options
+    from rtmer.export.onnx import OPSET, TOLERANCE, export_onnx
+    from rtmer.models import registry
+    from rtmer.models.registry import import_torch_module
+
+    safetensors_torch = import_torch_module("safetensors.torch")
+    spec = registry.get(card.model)
+    model = spec.build(num_classes=len(card.classes), **model_options(card))
+    model.load_state_dict(safetensors_torch.load_file(str(card.file("torch"))))
+    name = card.files.get("onnx", f"{card.path.stem}.onnx")
+    path = export_onnx(model, spec, card.path.parent / name, opset=OPSET)
+    if card.files.get("onnx") != name:
+        write_card(replace(card, files={**card.files, "onnx": name}))
+    print(f"wrote {path} (opset {OPSET}; ONNX Runtime matches torch within {TOLERANCE:g})")
+    return 0
+
+
+def _tensorrt(card: WeightCard, fp16: bool) -> int:
+    from rtmer.export.tensorrt import engine_for, sidecar
+
+    path, built = engine_for(card, fp16=fp16)
+    state = "built" if built else "up to date"
+    print(f"{state}: {path} (key: {sidecar(path)})")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    card = find(args.weights)
+    if args.model is not None and args.model != card.model:
+        raise InputError(f"--weights {args.weights} are for model {card.model!r}, not {args.model!r}")
+    if args.fp16 and args.format != "tensorrt":
+        raise InputError("--fp16 applies to --format tensorrt only")
+    return _onnx(card) if args.format == "onnx" else _tensorrt(card, args.fp16)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export weights to ONNX, or build a TensorRT engine for this GPU",
+        description=(
+            "--format onnx: write the card's torch weights as ONNX beside the card (needs the train "
+            "extra), checked with onnx.checker and against torch. --format tensorrt: build an engine "
+            "from the card's ONNX file on this GPU (needs the gpu extra) and cache it under "
+            "$RTMER_CACHE_DIR/engines (default ~/.cache/rtmer/engines), keyed by GPU, compute "
+            "capability, TensorRT version, model hash and precision; an up-to-date engine is reused."
+        ),
+    )
+    p.add_argument(
+        "--weights", required=True, metavar="W", help="a model card .json, or a shipped model / card name"
+    )
+    p.add_argument("--model", metavar="M", help="the registry model the weights must be for (a check)")
+    p.add_argument("--format", required=True, choices=("onnx", "tensorrt"))
+    p.add_argument("--fp16", action="store_true", help="TensorRT: allow FP16 kernels (default FP32)")
+    p.set_defaults(handler=run)

@@ -1,0 +1,68 @@
+"""The writing side of a model card: a trained model's torch weights, its ONNX file and, for the
+aggregation network, its clip SVM, beside the card (:mod:`rtmer.weights`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from rtmer.backends.base import ExportError
+from rtmer.backends.svm import svm_to_json
+from rtmer.backends.torch import MODEL_OPTIONS
+from rtmer.export.onnx import export_onnx
+from rtmer.models import registry
+from rtmer.weights import WeightCard, write_card
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from rtmer.models.aggregation import ClipSVM
+
+
+def save_weights(
+    model: nn.Module,
+    card: WeightCard,
+    *,
+    svm: ClipSVM | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> WeightCard:
+    """Writes ``model`` as ``card`` says and returns the card as written.
+
+    Beside ``card.path`` (named after its stem): ``<stem>.safetensors`` (the state dict,
+    ``files["torch"]``), ``<stem>.onnx`` (:func:`rtmer.export.onnx.export_onnx`, checked against
+    torch, ``files["onnx"]``), for the aggregation network ``<stem>.svm.json`` (``svm``, required
+    there, ``files["svm"]``); then the card, with ``files`` and ``params`` filled in. ``options``:
+    the constructor options the model was built with (``spec.build(**options)``), JSON values,
+    kept in ``training["model_options"]`` so that the torch backend rebuilds the same model.
+    """
+    from safetensors.torch import save_file
+
+    spec = registry.get(card.model)
+    if (svm is None) != (spec.input.kind != "frames"):
+        need = "needs its fitted ClipSVM (svm=...)" if svm is None else "takes no SVM"
+        raise ExportError(f"{spec.name} {need}")
+    folder, stem = card.path.parent, card.path.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    files = {"torch": f"{stem}.safetensors", "onnx": f"{stem}.onnx"}
+    # safetensors refuses tensors that share memory; each state tensor is written on its own.
+    save_file(
+        {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, folder / files["torch"]
+    )
+    export_onnx(model, spec, folder / files["onnx"])
+    if svm is not None:
+        files["svm"] = f"{stem}.svm.json"
+        (folder / files["svm"]).write_text(json.dumps(svm_to_json(svm)) + "\n")
+    training = dict(card.training)
+    if options:
+        training[MODEL_OPTIONS] = dict(options)
+    out = replace(
+        card,
+        files={**card.files, **files},
+        training=training,
+        params=sum(p.numel() for p in model.parameters()),
+    )
+    write_card(out)
+    return out
