@@ -10,6 +10,9 @@ def test_app_imports_without_torch() -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
         "import rtmer.app, rtmer.app.pipeline, rtmer.features, rtmer.models.registry, rtmer.cli\n"
+        "import rtmer.app.runner, rtmer.app.classify, rtmer.app.sinks, rtmer.app.overlay, rtmer.app.demo\n"
+        "import rtmer.config, rtmer.commands._app, rtmer.commands.live, rtmer.commands.replay\n"
+        "assert 'onnxruntime' not in sys.modules  # loaded by rtmer.backends only when a model is opened\n"
         "assert rtmer.cli.build_parser() is not None\n"
         "print('ok')\n"
     )

@@ -1,0 +1,149 @@
+"""`rtmer replay`, `rtmer live`, `rtmer demo` end to end, headless, as CI runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+
+from rtmer import cli
+from rtmer.app import demo
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_replay_real_smile_is_one_macro_event_near_frame_43(feat_data: Path, tmp_path: Path, capsys) -> None:
+    events = tmp_path / "e.jsonl"
+    args = [
+        "replay",
+        str(feat_data / "single_face.mp4"),
+        "--model",
+        "none",
+        "--no-window",
+        "--events",
+        str(events),
+    ]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    records = _records(events)
+    assert len({r["event_id"] for r in records}) == 1
+    apex = records[0]
+    assert apex["stage"] == "apex" and apex["kind"] == "macro" and abs(apex["apex"] - 43) <= 5
+    assert apex["model"] is None and apex["class"] is None and apex["dropped"] == 0
+    assert "summary: 72 frames" in out and "0 dropped" in out and "events: 1 (0 micro, 1 macro)" in out
+    assert "p99 ms" in out and "event latency" in out
+
+
+def test_replay_without_a_face_says_so(feat_data: Path, tmp_path: Path, capsys) -> None:
+    events = tmp_path / "e.jsonl"
+    args = [
+        "replay",
+        str(feat_data / "no_face.mp4"),
+        "--model",
+        "none",
+        "--no-window",
+        "--events",
+        str(events),
+    ]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert events.read_text() == ""
+    assert "NO FACE found in any of the" in out and "events: 0" in out
+
+
+def test_replay_headless_fallback_and_annotated_video(
+    feat_data: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Without a display and without --no-window: one line says so and the run goes on headless;
+    --save writes every frame, annotated."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    saved = tmp_path / "annotated.mp4"
+    src = feat_data / "single_face.mp4"
+    assert cli.main(["replay", str(src), "--model", "none", "--quiet", "--save", str(saved)]) == 0
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("rtmer:")] == [
+        "rtmer: no display (DISPLAY is unset): running without the overlay window "
+        "(--no-window says so and silences this)"
+    ]
+    a, b = cv2.VideoCapture(str(src)), cv2.VideoCapture(str(saved))
+    try:
+        assert int(b.get(cv2.CAP_PROP_FRAME_COUNT)) == 72
+        for _ in range(50):  # into the smile: the overlay has a face box, a plot, thumbnails
+            ok_a, fa = a.read()
+            ok_b, fb = b.read()
+        assert ok_a and ok_b and fa.shape == fb.shape and cv2.absdiff(fa, fb).mean() > 3
+    finally:
+        a.release()
+        b.release()
+
+
+@pytest.fixture(scope="module")
+def cut_video(demo_frames, tmp_path_factory) -> tuple[Path, list[demo.Truth], float]:
+    """The demo clip as an MJPG AVI cut between its first and second expressions: the first
+    decodes whole, then the file ends short of the frame count its header announces."""
+    images, truth, fps = demo_frames
+    full = tmp_path_factory.mktemp("cut") / "full.avi"
+    h, w = images[0].shape[:2]
+    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for image in images:
+        writer.write(image)
+    writer.release()
+    cut = full.with_name("cut.avi")
+    data = full.read_bytes()
+    between = (truth[0].offset + truth[1].onset) // 2
+    cut.write_bytes(data[: int(len(data) * between / len(images))])
+    return cut, truth, fps
+
+
+def test_replay_of_a_truncated_video_keeps_the_events_before_the_cut(
+    cut_video, tmp_path: Path, capsys
+) -> None:
+    path, truth, fps = cut_video
+    events = tmp_path / "e.jsonl"
+    args = ["replay", str(path), "--fps", str(fps), "--model", "none", "--no-window", "--events", str(events)]
+    assert cli.main(args) == 2
+    captured = capsys.readouterr()
+    err = [line for line in captured.err.splitlines() if line.startswith("rtmer:")]
+    assert len(err) == 1 and err[0].startswith("rtmer: error: ") and "truncated or damaged" in err[0]
+    assert "Traceback" not in captured.err
+    records = _records(events)
+    assert {r["event_id"] for r in records} == {0} and truth[0].onset <= records[0]["apex"] <= truth[0].offset
+    assert "summary:" in captured.out and "(error)" in captured.out
+
+
+def test_live_without_that_camera_is_one_error_line(capsys) -> None:
+    assert cli.main(["live", "--camera", "57", "--no-window", "--model", "none"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rtmer: error: ") and "camera 57" in err and "\n" not in err
+
+
+def test_replay_missing_file_and_image_folder_without_fps(tmp_path: Path, capsys) -> None:
+    assert cli.main(["replay", str(tmp_path / "nope.mp4"), "--no-window"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    cv2.imwrite(str(tmp_path / "img1.png"), cv2.UMat(8, 8, cv2.CV_8UC3).get())
+    assert cli.main(["replay", str(tmp_path), "--no-window"]) == 2
+    assert "image folder: give its frame rate (--fps)" in capsys.readouterr().err
+
+
+def test_demo_spots_every_expression(capsys) -> None:
+    """The demo on a fresh install (here without classifying, so it runs before weights ship)."""
+    assert cli.main(["demo", "--size", "320x240", "--fps", "100", "--model", "none", "--no-window"]) == 0
+    out = capsys.readouterr().out
+    assert "demo: 3/3 expressions found, not classified, 0 false alarm(s)" in out
+
+
+def test_demo_classifies_every_expression_with_the_shipped_weights(capsys) -> None:
+    from rtmer.weights import shipped
+
+    if not any(c.model == "laenet" for c in shipped()):
+        pytest.skip("the LAENet demo weights are not shipped in this checkout yet")
+    pytest.importorskip("rtmer.backends")
+    pytest.importorskip("onnxruntime")
+    assert cli.main(["demo", "--size", "320x240", "--fps", "100", "--no-window", "--backend", "onnx"]) == 0
+    out = capsys.readouterr().out
+    assert "demo: 3/3 expressions found, 3/3 with the right class, 0 false alarm(s)" in out
