@@ -209,3 +209,34 @@ def test_rendered_source_stamps_frames_at_its_rate() -> None:
     got = list(src)
     assert [f.index for f in got] == list(range(5)) and [f.t for f in got] == [k / 50 for k in range(5)]
     assert src.info.size == (6, 4) and src.end_reason == "end of file"
+
+
+def test_classifier_runs_exported_weights_on_onnx_runtime(demo_frames, tmp_path: Path) -> None:
+    """The real chain with untrained LAENet weights: card -> rtmer.backends (ONNX Runtime) ->
+    probabilities over the card's classes for an event built from a frame source."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from rtmer.export.weights import save_weights
+    from rtmer.face.landmarks import MediaPipeBackend
+    from rtmer.features import DictFrames, detect_landmarks
+    from rtmer.models import registry
+    from rtmer.types import SpotEvent
+
+    images, truth, _ = demo_frames
+    torch.manual_seed(0)
+    spec = registry.get("laenet")
+    card = WeightCard(tmp_path / "l.json", "laenet-untrained", "laenet", spec.classes, spec.protocol, {})
+    card = save_weights(spec.build().eval(), card)
+    t = truth[0]
+    event = SpotEvent(0, t.onset, t.apex, None, 0.0, 0.0, None, "micro", 1.0, (), t.apex + 2)
+    with MediaPipeBackend() as lm:
+        landmarks = detect_landmarks(images[t.onset], lm)
+    clf = Classifier.open(card.path, "onnx")
+    try:
+        assert clf.backend.name == "onnx" and not clf.needs_offset(event)
+        p = clf(DictFrames(dict(enumerate(images))), event, landmarks)
+    finally:
+        clf.close()
+    probs = dict(p.probabilities)
+    assert tuple(probs) == spec.classes and sum(probs.values()) == pytest.approx(1.0, abs=1e-5)
+    assert p.label == max(probs, key=probs.get) and p.model == "laenet-untrained" and p.backend == "onnx"

@@ -1,0 +1,121 @@
+"""The whole application, end to end (issue 9's yardstick): a synthetic 640x480 video replayed as
+fast as possible through the capture thread, the ring buffer, the face tracker, the motion engine
+(TV-L1 flow on every frame), the signal and spotter, the classifier and an events file.
+
+Per input rate (200 and 30 fps): sustained fps (frames / wall time), per-stage median and p99 ms,
+event latency p50 / p99 (from the spotter's apex confirmation to the classified record), CPU use
+(process CPU time / wall time, in cores: the capture thread's decoding included). Targets on a
+2-core CPU with ONNX Runtime: >= 200 fps sustained, event latency p99 <= 10 ms; on a GPU: >= 1000
+fps and p99 <= 3 ms. The table's target column is computed from the figures, never asserted.
+
+    PYTHONPATH=. python bench/pipeline.py [--seconds 30] [--fps 200 30] [--model laenet|none]
+
+Videos are rendered once (rtmer.synth.generator.generate_video, seed 0) and cached under
+``--cache`` (default: the system temp folder). ``--model laenet`` needs the shipped weights and
+ONNX Runtime; without them the run spots only (``--model none``), and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from rtmer.app.classify import Classifier
+from rtmer.app.runner import Runner, RunSummary, build_pipeline
+from rtmer.app.sinks import JsonlSink
+from rtmer.capture.sources import VideoSource
+from rtmer.config import ClassifierConfig, PipelineConfig
+from rtmer.errors import RtmerError
+from rtmer.synth import generator
+
+TARGETS = {"cpu": (200.0, 10.0), "gpu": (1000.0, 3.0)}  # (sustained fps, event latency p99 ms)
+
+
+def video(cache: Path, fps: float, seconds: float) -> Path:
+    """The synthetic 640x480 video at ``fps``, rendered on first use."""
+    path = cache / f"rtmer-bench-pipeline-{fps:g}fps-{seconds:g}s.mp4"
+    if not path.is_file():
+        print(f"rendering {path.name} ...", file=sys.stderr)
+        generator.generate_video(path, seconds=seconds, fps=fps, size=(480, 640), seed=0, progress=False)
+    return path
+
+
+def run(path: Path, fps: float, config: PipelineConfig, events: Path) -> tuple[RunSummary, str]:
+    """One replay as fast as possible; returns its summary and the classifier it ran ("none")."""
+    classifier = None
+    c = config.classifier
+    if c.enabled:
+        try:
+            classifier = Classifier.open(c.model, c.backend, threads=c.threads or None)
+        except RtmerError as exc:
+            print(f"note: no classifier ({exc}); spotting only", file=sys.stderr)
+    runner = Runner(
+        VideoSource(path, fps=fps),
+        build_pipeline(config, fps),
+        classifier=classifier,
+        sinks=[JsonlSink(events)],
+        ring_seconds=config.capture.ring_seconds,
+    )
+    try:
+        summary = runner.run()
+    finally:
+        runner.pipeline.close()
+        if classifier is not None:
+            classifier.close()
+    name = "none" if classifier is None else f"{classifier.name}/{classifier.backend.name}"
+    return summary, name
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=30.0, help="video length (default 30 s)")
+    ap.add_argument("--fps", type=float, nargs="+", default=[200.0, 30.0])
+    ap.add_argument("--model", default="laenet", help="weights, or none (default laenet)")
+    ap.add_argument("--backend", default="auto")
+    ap.add_argument("--landmark-every", type=int, default=None, help="tracker landmark stride (default 5)")
+    ap.add_argument("--device", choices=sorted(TARGETS), default="cpu", help="which targets apply")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
+    args = ap.parse_args()
+    config = replace(PipelineConfig(), classifier=ClassifierConfig(model=args.model, backend=args.backend))
+    if args.landmark_every is not None:
+        from rtmer.config import with_overrides
+
+        config = with_overrides(config, {"tracker.landmark_every": args.landmark_every})
+    fps_target, latency_target = TARGETS[args.device]
+    out: dict[str, object] = {"bench": "pipeline", "device": args.device, "seconds": args.seconds}
+    for fps in args.fps:
+        path = video(args.cache, fps, args.seconds)
+        with tempfile.TemporaryDirectory() as tmp:
+            s, model = run(path, fps, config, Path(tmp) / "events.jsonl")
+        lat = s.latency
+        p99 = None if lat is None else lat.p99_ms
+        fps_ok = "PASS" if s.fps >= fps_target else "MISS"
+        lat_ok = "n/a" if p99 is None else ("PASS" if p99 <= latency_target else "MISS")
+        print(f"\n== {fps:g} fps input, 640x480, {s.frames} frames, classifier {model}")
+        print(f"{'measure':<28} {'value':>10}  target")
+        print(f"{'sustained fps':<28} {s.fps:10.1f}  >= {fps_target:g} {fps_ok}")
+        if lat is not None:
+            print(f"{'event latency p50 ms':<28} {lat.p50_ms:10.2f}")
+            print(f"{'event latency p99 ms':<28} {lat.p99_ms:10.2f}  <= {latency_target:g} {lat_ok}")
+        print(f"{'events (records)':<28} {s.events:10d}  ({s.micro} micro, {s.macro} macro)")
+        print(f"{'dropped frames':<28} {s.dropped:10d}")
+        print(f"{'CPU (cores busy)':<28} {s.cpu:10.2f}")
+        print(f"{'stage':<12} {'median ms':>10} {'p99 ms':>10} {'mean ms':>10} {'n':>7}")
+        for name, st in s.stages.items():
+            print(f"{name:<12} {st.p50_ms:10.3f} {st.p99_ms:10.3f} {st.mean_ms:10.3f} {st.n:7d}")
+        out[f"{fps:g}fps"] = {
+            "fps": s.fps, "fps_ratio_to_target": s.fps / fps_target,
+            "latency_p50_ms": None if lat is None else lat.p50_ms, "latency_p99_ms": p99,
+            "latency_ratio_to_target": None if p99 is None else p99 / latency_target,
+            "cpu": s.cpu, "events": s.events, "dropped": s.dropped, "classifier": model,
+            "stages": {k: {"p50_ms": v.p50_ms, "p99_ms": v.p99_ms} for k, v in s.stages.items()},
+        }  # fmt: skip
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
