@@ -19,7 +19,10 @@ from rtmer.errors import RtmerError
 
 #: Subcommand modules under rtmer.commands, in the order ``rtmer --help`` lists them (each module's
 #: ``register`` names its command: module spot_eval is ``rtmer spot-eval``).
-COMMANDS = ("info", "data", "synth", "spot", "spot_eval", "live", "replay", "demo", "config", "export")
+COMMANDS = (
+    "info", "data", "synth", "spot", "spot_eval", "train", "eval", "models", "export",
+    "live", "replay", "demo", "config",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,18 +1,19 @@
-"""LOSO runner and pooled metrics: agreement with scikit-learn, no subject leak, learning, determinism."""
+"""Cross-validation runner and pooled metrics: agreement with scikit-learn, no subject leak, learning,
+determinism, resume after an interrupted run, parallel folds, validation-chosen epochs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
-from torch import nn
 
 from rtmer.errors import InputError
-from rtmer.models import registry
 from rtmer.train import metrics
-from rtmer.train.loso import LosoResult, run_loso
+from rtmer.train.loso import CvResult, RunConfig, run_cv
+from rtmer.train.recipes import Recipe
 
 K = 3
 
@@ -69,15 +70,20 @@ def _synthetic(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.stack(xs), np.array(ys), np.array(ss)
 
 
-def _ststnet() -> nn.Module:
-    return registry.get("ststnet").build(K)
+FAST = Recipe(lr=0.01, epochs=15, batch_size=16)
 
 
-def _run(seed: int = 0, on_fold: Callable[[str, np.ndarray, np.ndarray], None] | None = None) -> LosoResult:
+def _config(**changes: object) -> RunConfig:
+    return RunConfig(**{"model": "ststnet", "recipe": FAST, "num_classes": K, **changes})  # type: ignore[arg-type]
+
+
+def _run(
+    config: RunConfig | None = None,
+    on_fold: Callable[[str, np.ndarray, np.ndarray], None] | None = None,
+    **kw: object,
+) -> CvResult:
     x, y, s = _synthetic()
-    return run_loso(
-        x, y, s, _ststnet, epochs=15, lr=0.01, batch_size=16, loss="ce", seed=seed, on_fold=on_fold
-    )
+    return run_cv(x, y, s, config or _config(), on_fold=on_fold, **kw)  # type: ignore[arg-type]
 
 
 def test_loso_learns_never_leaks_and_is_deterministic() -> None:
@@ -93,7 +99,9 @@ def test_loso_learns_never_leaks_and_is_deterministic() -> None:
 
     first = _run(on_fold=check)
     assert seen == sorted(set(subjects))  # one fold per subject, each checked
-    assert [f.name for f in first.folds] == seen and all(f.seconds > 0 for f in first.folds)
+    assert [f.name for f in first.folds] == seen and all(
+        f.seconds > 0 and f.epochs == 15 for f in first.folds
+    )
     assert first.probabilities.shape == (subjects.size, K)
     np.testing.assert_allclose(first.probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert first.uf1 > 0.6  # chance is about 1/3
@@ -104,18 +112,72 @@ def test_loso_learns_never_leaks_and_is_deterministic() -> None:
     np.testing.assert_array_equal(again.probabilities, first.probabilities)
 
 
+def test_resume_after_an_interrupted_run_gives_the_same_result(tmp_path: Path) -> None:
+    """A run killed during its fourth fold, then resumed: three folds are read back, not trained,
+    and the pooled result equals an uninterrupted run's."""
+    config = _config(recipe=Recipe(lr=0.01, epochs=4, batch_size=16))
+    whole = _run(config)
+    trained: list[str] = []
+
+    def interrupt(name: str, train: np.ndarray, test: np.ndarray) -> None:
+        trained.append(name)
+
+    class Killed(Exception):
+        pass
+
+    def progress(record: object) -> None:
+        if len(list((tmp_path / "folds").glob("*.json"))) == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        _run(config, out=tmp_path, progress=progress)
+    assert len(list((tmp_path / "folds").glob("*.safetensors"))) == 3
+    resumed = _run(config, out=tmp_path, resume=True, on_fold=interrupt)
+    assert len(trained) == 3  # only the three unfinished folds trained again
+    np.testing.assert_array_equal(resumed.predictions, whole.predictions)
+    np.testing.assert_allclose(resumed.probabilities, whole.probabilities, rtol=0, atol=1e-6)
+    # Other settings do not reuse the checkpoints.
+    retrained: list[str] = []
+    _run(_config(recipe=Recipe(lr=0.01, epochs=1, batch_size=16)), out=tmp_path, resume=True,
+         on_fold=lambda n, a, b: retrained.append(n))  # fmt: skip
+    assert len(retrained) == 6
+
+
+def test_parallel_folds_equal_serial() -> None:
+    x, y, s = _synthetic()
+    keep = np.isin(s, ["synth/s00", "synth/s01", "synth/s02"])
+    config = _config(recipe=Recipe(lr=0.01, epochs=3, batch_size=16))
+    serial = run_cv(x[keep], y[keep], s[keep], config)
+    parallel = run_cv(x[keep], y[keep], s[keep], config, jobs=2)
+    np.testing.assert_array_equal(parallel.predictions, serial.predictions)
+    np.testing.assert_allclose(parallel.probabilities, serial.probabilities, rtol=0, atol=1e-5)
+
+
+def test_validation_epochs_are_chosen_inside_the_training_subjects() -> None:
+    result = _run(_config(epoch_choice="validation", folds="kfold:3"))
+    assert len(result.folds) == 3
+    for f in result.folds:
+        assert len(f.val_uf1) == 15 and f.epochs == int(np.argmax(f.val_uf1)) + 1
+    assert result.uf1 > 0.5
+
+
 @pytest.mark.parametrize("loss", ["focal", "smooth"])
-def test_loso_other_losses_run(loss: str) -> None:
+def test_other_losses_run(loss: str) -> None:
     x, y, s = _synthetic()
     keep = np.isin(s, ["synth/s00", "synth/s01"])  # two folds are enough to exercise the loss
-    result = run_loso(x[keep], y[keep], s[keep], _ststnet, epochs=2, lr=0.01, batch_size=8, loss=loss, seed=0)
+    config = _config(recipe=Recipe(lr=0.01, epochs=2, batch_size=8, loss=loss))  # type: ignore[arg-type]
+    result = run_cv(x[keep], y[keep], s[keep], config)
     assert result.predictions.shape == (int(keep.sum()),)
     assert len(result.folds) == 2
 
 
-def test_loso_rejects_unknown_loss_and_too_few_outputs() -> None:
+def test_rejects_bad_settings() -> None:
     x, y, s = _synthetic()
     with pytest.raises(InputError):
-        run_loso(x, y, s, _ststnet, epochs=1, lr=0.01, batch_size=8, loss="hinge", seed=0)
+        Recipe(loss="hinge")  # type: ignore[arg-type]
     with pytest.raises(InputError):
-        run_loso(x, y, s, lambda: registry.get("ststnet").build(2), epochs=1, lr=0.01, batch_size=8, seed=0)
+        run_cv(x, y, s, _config(num_classes=2))
+    with pytest.raises(InputError, match="kfold:K"):
+        _config(folds="kfold:1")
+    with pytest.raises(InputError, match="unknown model"):
+        _config(model="nope")
