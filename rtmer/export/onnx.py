@@ -51,8 +51,8 @@ _EXPORTER_WARNINGS = (
     (
         UserWarning,
         "Exporting a model to ONNX with a batch_size other than 1",
-        "LSTM initial states are zeros built from the input's batch size; parity is checked at "
-        "another batch size than the export's",
+        "raised for any LSTM under a dynamic batch axis; the graph builds the LSTMs' zero initial "
+        "states from the input's batch size, and parity is checked at another batch size than the trace's",
     ),
 )
 
@@ -119,7 +119,7 @@ def export_onnx(model: nn.Module, spec: ModelSpec, path: Path, *, opset: int = O
                 warnings.filterwarnings("ignore", message=message, category=category)
             torch.onnx.export(
                 module,
-                (torch.from_numpy(example_input(spec, 2)),),
+                (torch.from_numpy(example_input(spec, 1)),),
                 str(tmp),
                 input_names=[INPUT_NAME],
                 output_names=[output],
@@ -128,7 +128,7 @@ def export_onnx(model: nn.Module, spec: ModelSpec, path: Path, *, opset: int = O
                 dynamo=False,
             )
         onnx.checker.check_model(str(tmp), full_check=True)
-        x = example_input(spec, 3, seed=1)
+        x = example_input(spec, 2, seed=1)  # another batch size than the trace's: the axis is dynamic
         with torch.inference_mode():
             expected = module(torch.from_numpy(x)).numpy()
         options = ort.SessionOptions()

@@ -39,6 +39,7 @@ def export_model(name: str, folder: Any) -> Exported:
     torch = pytest.importorskip("torch")
     from rtmer.export.weights import save_weights
 
+    torch.set_num_threads(1)  # the test machine's cores are shared: more threads only contend
     torch.manual_seed(0)
     spec = registry.get(name)
     model = spec.build().eval()

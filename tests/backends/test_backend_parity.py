@@ -20,12 +20,11 @@ def test_onnx_runtime_matches_torch(exported: dict[str, Exported], name: str) ->
     card, spec = exported[name].card, registry.get(name)
     x = items(spec, 2, seed=1)
     with open_backend(card, "torch", threads=1) as ref, open_backend(card, "onnx", threads=1) as ort:
-        for batch in (x[:1], x):
-            expected, got = ref(batch), ort(batch)
-            assert got.shape == expected.shape == (len(batch), len(card.classes))
-            assert got.dtype == np.float32
+        expected = ref(x)
+        for got in (ort(x[:1]), ort(x)):
+            assert got.shape == (len(got), len(card.classes)) and got.dtype == np.float32
             np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
-            assert np.abs(got - expected).max() <= 1e-4
+            assert np.abs(got - expected[: len(got)]).max() <= 1e-4
         stats = ort.latency()
     assert stats.n == 2 and stats.budget_ms == spec.budget_cpu_ms
     assert 0 < stats.p50_ms <= stats.p99_ms and stats.mean_ms > 0
