@@ -3,8 +3,8 @@
 The capture side never blocks on a camera (or a file replayed in real time): frames the loop could
 not take in time are overwritten in the ring, counted, and reported with every event whose clip
 they fell in. A file replayed as fast as possible is read *losslessly* instead: the capture thread
-waits while a quarter of the ring is pending, so every frame is processed and the rest of the ring
-keeps the recent past that the classifier reads event frames from.
+waits while a few frames are pending, so every frame is processed and the rest of the ring keeps
+the recent past that the classifier reads event frames from.
 
 The run ends on end of file, camera loss, a capture error (a truncated file), :meth:`Runner.stop`
 (a sink's request, the overlay window's q key) or Ctrl-C; in every case the spotter is flushed,
@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 #: The stages timed, in pipeline order: the per-frame ones (face tracker, motion engine, signal +
 #: spotter, the sinks), the per-event ones (feature building, inference) and the whole frame.
 STAGES = ("face", "motion", "spot", "features", "infer", "output", "frame")
-#: A lossless replay stops reading ahead once this share of the ring is pending.
-_READ_AHEAD = 0.25
+#: A lossless replay stops reading ahead once this many frames are pending: enough to absorb the
+#: decoder's jitter, while the rest of the ring keeps the recent past for the classifier.
+_READ_AHEAD = 16
 _THROTTLE_SLEEP_S = 0.0005
 
 
@@ -254,14 +255,15 @@ class Runner:
         *,
         classifier: Classifier | None = None,
         sinks: Sequence[Sink] = (),
-        ring_seconds: float = 2.0,
+        ring_seconds: float = 1.0,
         lossless: bool | None = None,
     ) -> None:
         self.source = source
         self.pipeline = pipeline
         self.classifier = classifier
         self.sinks = list(sinks)
-        self.ring_seconds = ring_seconds
+        w, h = source.info.size
+        self.ring = RingBuffer.for_source(ring_seconds, source.info.fps, (h, w, 3))
         realtime = bool(getattr(source, "realtime", False))
         self.lossless = (source.info.kind != "camera" and not realtime) if lossless is None else lossless
         self.times = StageTimes()
@@ -271,7 +273,7 @@ class Runner:
         self._predictions: dict[int, Prediction | None] = {}
         self._gaps: list[tuple[int, int]] = []  # (first, last) indices never delivered
         self._next_index = 0
-        self._frames = self._face_frames = 0
+        self._frames = self._face_frames = self._dropped = 0
         self._latency: list[float] = []
         self._last: EventRecord | None = None
         self._started = 0.0
@@ -283,16 +285,18 @@ class Runner:
         self._stop.set()
 
     def run(self) -> RunSummary:
-        info = self.source.info
-        w, h = info.size
-        ring = RingBuffer.for_source(self.ring_seconds, info.fps, (h, w, 3))
-        self.ring = ring
+        """Run to the end of the source (or a stop, Ctrl-C, a capture error); once only."""
+        ring = self.ring
         feed: Source = self.source
         if self.lossless:
-            feed = _Lossless(self.source, ring, max(2, int(_READ_AHEAD * ring.capacity)))
+            feed = _Lossless(self.source, ring, min(_READ_AHEAD, max(1, ring.capacity // 4)))
         capture = CaptureThread(feed, ring)
-        for sink in self.sinks:
-            sink.on_start(info)
+        try:
+            for sink in self.sinks:
+                sink.on_start(self.source.info)
+        except BaseException:
+            self.source.close()  # the capture thread that would close it never started
+            raise
         end, error = "", None
         self._started = time.perf_counter()
         cpu0 = time.process_time()
@@ -327,6 +331,7 @@ class Runner:
     def _frame(self, frame: Frame, t_got: float) -> None:
         if frame.index > self._next_index:
             self._gaps.append((self._next_index, frame.index - 1))
+            self._dropped += frame.index - self._next_index
         self._next_index = frame.index + 1
         self._frames += 1
         result = self.pipeline.process(frame)
@@ -343,7 +348,7 @@ class Runner:
             t0 = time.perf_counter()
             status = LiveStatus(
                 self._frames / max(t0 - self._started, 1e-9),
-                sum(b - a + 1 for a, b in self._gaps),
+                self._dropped,
                 self.pipeline.spotter.threshold(),
                 self._last,
             )
@@ -425,7 +430,7 @@ class Runner:
             error=error,
             frames=self._frames,
             face_frames=self._face_frames,
-            dropped=sum(b - a + 1 for a, b in self._gaps),
+            dropped=self._dropped,
             seconds=seconds,
             cpu=cpu,
             events=len(kinds),

@@ -23,7 +23,10 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", help="inference runtime: auto, onnx, torch or tensorrt (default auto)")
     p.add_argument("--threads", type=int, help="inference threads (default: the runtime's choice)")
     p.add_argument(
-        "--landmark-every", type=int, metavar="K", help="face landmarks every K frames (default 5)"
+        "--landmark-every",
+        type=int,
+        metavar="K",
+        help="face landmarks every K frames (default: the tracker's)",
     )
     p.add_argument("--events", metavar="OUT.jsonl", help="write each event record as one JSON line")
     p.add_argument("--save", metavar="ANNOTATED.mp4", help="write the overlay-annotated frames as a video")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from rtmer import cli
 from rtmer.app.runner import stage_configs
@@ -65,6 +64,7 @@ def test_config_show_prints_loadable_effective_settings(tmp_path: Path, capsys) 
     path = _write(tmp_path, '[spotter]\nk = 7.5\n[classifier]\nbackend = "onnx"\n')
     assert cli.main(["config", "show", "--config", str(path)]) == 0
     text = capsys.readouterr().out
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11 (rtmer reads TOML with tomli on 3.10)
     data = tomllib.loads(text)
     assert data["spotter"]["k"] == 7.5 and data["classifier"]["backend"] == "onnx"
     assert "min_threshold" in data["spotter"] and "landmark_every" in data["tracker"]  # defaults shown
