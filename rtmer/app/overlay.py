@@ -19,6 +19,7 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _GREEN, _RED, _WHITE, _GREY = (60, 200, 60), (60, 60, 230), (255, 255, 255), (150, 150, 150)
 _KIND_COLOUR = {"micro": (60, 200, 60), "macro": (40, 150, 240)}  # BGR: green, orange
 _THUMB = 96  # px side of the flow and strain thumbnails
+_THUMB_TOP = 30  # px: below the status line
 _PLOT_H = 90  # px height of the signal plot
 
 
@@ -83,14 +84,15 @@ class Overlay:
             np.clip(255 * strain / scale, 0, 255).astype(np.uint8), cv2.COLORMAP_INFERNO
         )
         h, w = out.shape[:2]
+        top = _THUMB_TOP
         for k, (thumb, label) in enumerate(((flow, "flow"), (strain8, "strain"))):
             x = w - (2 - k) * (_THUMB + 6)
-            if x < 0 or _THUMB + 26 > h:
+            if x < 0 or top + _THUMB + 16 > h:
                 return
-            out[26 : 26 + _THUMB, x : x + _THUMB] = cv2.resize(
+            out[top : top + _THUMB, x : x + _THUMB] = cv2.resize(
                 thumb, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA
             )
-            _text(out, label, (x + 2, 22), scale=0.4)
+            _text(out, label, (x + 2, top + _THUMB + 14), scale=0.4)  # below: the status line is above
 
     def _plot(self, out: np.ndarray) -> None:
         h, w = out.shape[:2]

@@ -157,3 +157,28 @@ def test_replay_realtime_paces_at_the_recorded_rate(feat_data: Path, capsys) -> 
     assert cli.main([*args, "--realtime"]) == 0
     seconds = float(re.search(r"in ([0-9.]+) s:", capsys.readouterr().out).group(1))
     assert 2.3 <= seconds < 4.0
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(feat_data: Path, tmp_path: Path) -> None:
+    """SIGINT to a running `rtmer replay --realtime`: exit 0, no traceback, the summary says so."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    events = tmp_path / "e.jsonl"
+    cmd = [sys.executable, "-u", "-m", "rtmer", "replay", str(feat_data / "single_face.mp4"), "--realtime"]
+    cmd += ["--fps", "10", "--model", "none", "--no-window", "--events", str(events)]  # 7.2 s paced
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # "source: ..." once the run has started
+        assert first.startswith("source:"), first
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "(interrupted)" in out and "summary:" in out
+    assert events.exists()
