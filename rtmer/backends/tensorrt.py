@@ -2,9 +2,10 @@
 device buffers sized for the largest batch, pinned host buffers, and one CUDA stream on which
 copy in, inference and copy out are queued asynchronously; the host waits once per call.
 
-Batch 1 (the live path) runs as a CUDA graph captured on the first batch-1 call: copy in,
-``execute_async_v3`` and copy out replayed by one launch, which removes most of the per-kernel
-launch cost that dominates sub-millisecond models. Other batch sizes run the stream directly.
+Batch 1 (the live path) runs as a CUDA graph captured on the first batch-1 call (and again after
+another batch size was run): copy in, ``execute_async_v3`` and copy out replayed by one launch,
+which removes most of the per-kernel launch cost that dominates sub-millisecond models. Other
+batch sizes run the stream directly.
 
 The CUDA runtime calls go through cuda-python (``cuda.bindings.runtime``), which also covers
 stream capture; ``tensorrt`` and ``cuda-python`` are imported when the backend is opened.
@@ -123,8 +124,18 @@ class TensorRTBackend(BaseBackend):
 
     def _set_rows(self, rows: int) -> None:
         if rows != self._rows:
-            self.context.set_input_shape(self.input_name, (rows, *self.row))
+            # TensorRT asks for a new capture after a shape change; the batch-1 graph is recaptured
+            # when batch 1 comes back.
+            self._drop_graph()
+            if not self.context.set_input_shape(self.input_name, (rows, *self.row)):
+                raise EngineError(f"{self.engine_path} rejects input shape {(rows, *self.row)}")
             self._rows = rows
+
+    def _drop_graph(self) -> None:
+        if self._graph is not None:
+            cuda_call(self.cudart.cudaGraphExecDestroy(self._graph[1]))
+            cuda_call(self.cudart.cudaGraphDestroy(self._graph[0]))
+            self._graph = None
 
     def _capture_one(self) -> Any:
         """The CUDA graph of one item's :meth:`_enqueue` (shape set and run once before capture,
@@ -166,9 +177,7 @@ class TensorRTBackend(BaseBackend):
             return
         cudart = self.cudart
         cuda_call(cudart.cudaStreamSynchronize(self.stream))
-        if self._graph is not None:
-            cuda_call(cudart.cudaGraphExecDestroy(self._graph[1]))
-            cuda_call(cudart.cudaGraphDestroy(self._graph[0]))
+        self._drop_graph()
         for ptr in (self.dev_in, self.dev_out):
             cuda_call(cudart.cudaFree(ptr))
         self.host_in.free()
