@@ -271,7 +271,7 @@ def run_cv(
     called before each fold trains (tests check that no subject leaks); ``progress(record)``:
     after each fold.
     """
-    y = np.asarray(labels, dtype=np.int64)
+    y = np.array(labels, dtype=np.int64)  # a writable copy: torch shares its memory
     subs = [str(s) for s in subjects]
     n = len(inputs)
     if y.shape != (n,) or len(subs) != n:
