@@ -11,8 +11,9 @@ latency. The table's target column is computed from the figures, never asserted.
 
     PYTHONPATH=. python bench/pipeline.py [--seconds 30] [--fps 200 30] [--model laenet|none]
 
-Videos are rendered once (rtmer.synth.generator.generate_video, seed 0) and cached under
-``--cache`` (default: the system temp folder). ``--model laenet`` needs the shipped weights and
+Videos are rendered once (rtmer.synth's subject, renderer and schedule, seed 0, with 30
+micro-expressions a minute for enough latency samples) and cached under ``--cache`` (default: the
+system temp folder). ``--model laenet`` needs the shipped weights and
 ONNX Runtime; without them the run spots only (``--model none``), and says so.
 """
 
@@ -25,25 +26,53 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from rtmer.app.classify import Classifier
 from rtmer.app.runner import Runner, RunSummary, build_pipeline
 from rtmer.app.sinks import JsonlSink
 from rtmer.capture.sources import VideoSource
 from rtmer.config import ClassifierConfig, PipelineConfig
 from rtmer.errors import RtmerError
-from rtmer.synth import generator
+from rtmer.synth import au, generator, timeline
+from rtmer.synth.render import CameraModel, VideoRenderer
 
 TARGETS = {"cpu": (200.0, 10.0), "gpu": (1000.0, 3.0)}  # (sustained fps, event latency p99 ms)
 #: Inputs at least this fast are held to the device's fps target; slower ones to real time.
 HIGH_SPEED_FPS = 200.0
 
 
-def video(cache: Path, fps: float, seconds: float) -> Path:
-    """The synthetic 640x480 video at ``fps``, rendered on first use."""
-    path = cache / f"rtmer-bench-pipeline-{fps:g}fps-{seconds:g}s.mp4"
-    if not path.is_file():
-        print(f"rendering {path.name} ...", file=sys.stderr)
-        generator.generate_video(path, seconds=seconds, fps=fps, size=(480, 640), seed=0, progress=False)
+def video(cache: Path, fps: float, seconds: float, micro_per_min: float) -> Path:
+    """The synthetic 640x480 video at ``fps``, rendered on first use: the generator's subject,
+    nuisances and schedule (micro- and macro-expressions, blinks), with ``micro_per_min``
+    micro-expressions a minute (the long videos' 6 give too few latency samples) and a fifth as
+    many macro-expressions."""
+    path = cache / f"rtmer-bench-pipeline-{fps:g}fps-{seconds:g}s-{micro_per_min:g}pm.mp4"
+    if path.is_file():
+        return path
+    print(f"rendering {path.name} ...", file=sys.stderr)
+    subject = generator.make_subjects(1, None, (480, 640), 64.0, seed=0)[0]
+    rng = np.random.default_rng([0, 3])
+    n = int(round(seconds * fps))
+    events = timeline.schedule(n, fps, rng, micro_per_min=micro_per_min, macro_per_min=micro_per_min / 5)
+    fields = [
+        au.expression_field(
+            au.sample_expression(e.emotion, rng.uniform(*timeline.PEAKS[e.kind]), rng),
+            subject.landmarks68,
+            subject.image.shape[:2],
+        )
+        if e.kind in (timeline.MICRO, timeline.MACRO)
+        else None
+        for e in events
+    ]
+    renderer = VideoRenderer(subject, events, fields, fps, CameraModel(), rng)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    try:
+        for k in range(n):
+            writer.write(renderer.frame(k))
+    finally:
+        writer.release()
     return path
 
 
@@ -76,6 +105,7 @@ def run(path: Path, fps: float, config: PipelineConfig, events: Path) -> tuple[R
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=30.0, help="video length (default 30 s)")
+    ap.add_argument("--micro-per-min", type=float, default=30.0, help="micro-expressions a minute (30)")
     ap.add_argument("--fps", type=float, nargs="+", default=[200.0, 30.0])
     ap.add_argument("--model", default="laenet", help="weights, or none (default laenet)")
     ap.add_argument("--backend", default="auto")
@@ -92,7 +122,7 @@ def main() -> None:
     out: dict[str, object] = {"bench": "pipeline", "device": args.device, "seconds": args.seconds}
     for fps in args.fps:
         fps_target = device_fps if fps >= HIGH_SPEED_FPS else fps
-        path = video(args.cache, fps, args.seconds)
+        path = video(args.cache, fps, args.seconds, args.micro_per_min)
         with tempfile.TemporaryDirectory() as tmp:
             s, model = run(path, fps, config, Path(tmp) / "events.jsonl")
         lat = s.latency
