@@ -182,3 +182,15 @@ def test_ctrl_c_stops_cleanly_with_a_summary(feat_data: Path, tmp_path: Path) ->
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "(interrupted)" in out and "summary:" in out
     assert events.exists()
+
+
+def test_replay_of_an_image_folder(demo_frames, tmp_path: Path, capsys) -> None:
+    images, _, fps = demo_frames
+    for k, image in enumerate(images[:40]):
+        cv2.imwrite(str(tmp_path / f"img{k + 1}.png"), image)
+    assert (
+        cli.main(["replay", str(tmp_path), "--fps", str(fps), "--model", "none", "--no-window", "--quiet"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert f"summary: 40 frames from {tmp_path} (end of file)" in out and "found in 40 of 40 frames" in out
