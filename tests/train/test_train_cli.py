@@ -12,7 +12,7 @@ import pytest
 from rtmer.cli import main
 from rtmer.synth.generator import generate_clips
 
-pytest.importorskip("torch", reason="torch is not installed (pip install -e .[train])")
+torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e .[train])")
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,52 @@ def test_train_errors_are_one_line(
     assert err.startswith("rtmer: error:") and err.count("\n") == 1
     assert main(["eval", str(tmp_path)]) == 2
     assert "no predictions.csv" in capsys.readouterr().err
+
+
+def _ckplus_from_synthetic(data: Path, root: Path) -> Path:
+    """CK+'s layout (cohn-kanade-images/S.../..., Emotion/ files) holding synthetic clips' frames,
+    gray PNG as CK+ ships them: one sequence per clip, onset..apex, labelled happy or surprise."""
+    import cv2
+
+    from rtmer.data import load
+
+    codes = {"happiness": 5, "surprise": 7}
+    clips = [c for c in load("synthetic", data).clips if c.emotion in codes]
+    for i, clip in enumerate(clips):
+        stem, rel = f"S{100 + i:03d}_001", Path(f"S{100 + i:03d}") / "001"
+        folder = root / "cohn-kanade-images" / rel
+        folder.mkdir(parents=True)
+        frames = clip.frames[clip.onset : clip.apex + 1]
+        for n, path in enumerate(frames, 1):
+            gray = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY)
+            cv2.imwrite(str(folder / f"{stem}_{n:08d}.png"), gray)
+        (root / "Emotion" / rel).mkdir(parents=True)
+        (root / "Emotion" / rel / f"{stem}_{len(frames):08d}_emotion.txt").write_text(
+            f"   {float(codes[clip.emotion]):.7e}\n"
+        )
+    return root
+
+
+def test_ckplus_pretraining_then_fine_tuning(run: Path, data: Path, tmp_path: Path) -> None:
+    """LAENet's recipe: pre-train on CK+ (7 classes), then every fold starts from those weights
+    with a fresh 3-class classifier."""
+    from safetensors.torch import load_file
+
+    from rtmer.train.loso import RunConfig, build_model
+    from rtmer.train.recipes import recipe
+
+    ck = _ckplus_from_synthetic(data, tmp_path / "ckplus")
+    out = tmp_path / "run"
+    args = ["train", "--model", "laenet", "--data", f"synthetic={data}", "--pretrain", f"ckplus={ck}",
+            "--pretrain-epochs", "2", "--epochs", "1", "--out", str(out), "--quiet",
+            "--cache", str(run.parent / "cache")]  # fmt: skip
+    assert main(args) == 0
+    state = load_file(str(out / "pretrain.safetensors"))
+    assert json.loads((out / "config.json").read_text())["pretrain"] == f"ckplus={ck}"
+    head = [k for k, v in state.items() if v.ndim == 2]
+    assert head and all(state[k].shape[0] == 7 for k in head)  # the CK+ classifier
+    model = build_model(RunConfig(model="laenet", recipe=recipe("laenet"), num_classes=3), state)
+    own = model.state_dict()
+    shared = [k for k in state if own[k].shape == state[k].shape]
+    assert shared and all(torch.equal(own[k], state[k]) for k in shared)
+    assert all(own[k].shape[0] == 3 for k in head)
