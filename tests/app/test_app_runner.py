@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -240,3 +241,25 @@ def test_classifier_runs_exported_weights_on_onnx_runtime(demo_frames, tmp_path:
     probs = dict(p.probabilities)
     assert tuple(probs) == spec.classes and sum(probs.values()) == pytest.approx(1.0, abs=1e-5)
     assert p.label == max(probs, key=probs.get) and p.model == "laenet-untrained" and p.backend == "onnx"
+
+
+def test_camera_loss_ends_the_run_cleanly(demo_frames) -> None:
+    """A camera that stops delivering mid-expression: the run ends with "camera lost", not lossless
+    (a camera is never throttled), and the expression under way is still emitted."""
+    images, truth, fps = demo_frames
+
+    class LostCamera(Skipping):
+        def __iter__(self) -> Iterator[Frame]:
+            for k in range(truth[0].apex + 3):
+                yield Frame(k, k / fps, self.images[k])
+            self.end_reason = "camera lost"
+
+    source = LostCamera(images, fps)
+    source.info = replace(source.info, kind="camera")
+    sink = Collect()
+    runner = Runner(source, build_pipeline(PipelineConfig(), fps), sinks=[sink])
+    assert not runner.lossless
+    with runner.pipeline:
+        summary = runner.run()
+    assert summary.end_reason == "camera lost" and summary.error is None
+    assert summary.events == 1 and abs(sink.records[0].event.apex - truth[0].apex) <= 3
