@@ -9,7 +9,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import Exported, items
+from backend_helpers import Exported, items
 
 from rtmer.backends import BACKENDS, open_backend
 from rtmer.backends.auto import resolve

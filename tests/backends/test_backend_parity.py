@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from conftest import NAMES, Exported, items
+from backend_helpers import NAMES, Exported, items
 
 from rtmer.backends import open_backend
 from rtmer.backends.svm import video_features

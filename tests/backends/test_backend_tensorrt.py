@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from conftest import NAMES, Exported, items
+from backend_helpers import NAMES, Exported, items
 
 from rtmer.backends import open_backend
 from rtmer.backends.auto import resolve
