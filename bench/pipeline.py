@@ -142,12 +142,11 @@ def main() -> None:
         for name, st in s.stages.items():
             print(f"{name:<12} {st.p50_ms:10.3f} {st.p99_ms:10.3f} {st.mean_ms:10.3f} {st.n:7d}")
         out[f"{fps:g}fps"] = {
-            "fps": s.fps, "fps_ratio_to_target": s.fps / fps_target,
-            "latency_p50_ms": None if lat is None else lat.p50_ms, "latency_p99_ms": p99,
+            **s.to_json(),
+            "classifier": model,
+            "fps_ratio_to_target": s.fps / fps_target,
             "latency_ratio_to_target": None if p99 is None else p99 / latency_target,
-            "cpu": s.cpu, "events": s.events, "dropped": s.dropped, "classifier": model,
-            "stages": {k: {"p50_ms": v.p50_ms, "p99_ms": v.p99_ms} for k, v in s.stages.items()},
-        }  # fmt: skip
+        }
     print(json.dumps(out))
 
 

@@ -63,10 +63,12 @@ class Skipping(Source):
 
 
 class Collect(Sink):
-    def __init__(self, stop_at: int | None = None, interrupt_at: int | None = None) -> None:
+    def __init__(
+        self, stop_at: int | None = None, interrupt_at: int | None = None, runner: Runner | None = None
+    ) -> None:
         self.records: list[EventRecord] = []
         self.frames = 0
-        self.stop_at, self.interrupt_at = stop_at, interrupt_at
+        self.stop_at, self.interrupt_at, self.runner = stop_at, interrupt_at, runner
         self.closed = None
 
     def on_frame(self, frame, result, status: LiveStatus) -> None:
@@ -74,7 +76,10 @@ class Collect(Sink):
         if self.frames == self.interrupt_at:
             raise KeyboardInterrupt
         if self.frames == self.stop_at:
-            self.wants_stop = True
+            if self.runner is not None:
+                self.runner.stop()  # as another thread would
+            else:
+                self.wants_stop = True
 
     def on_event(self, record: EventRecord) -> None:
         self.records.append(record)
@@ -169,17 +174,18 @@ def test_an_overloaded_live_run_drops_and_counts_frames(demo_frames) -> None:
     assert summary.dropped > 0 and summary.frames + summary.dropped == n
 
 
-@pytest.mark.parametrize("how", ["stop", "interrupt"])
+@pytest.mark.parametrize("how", ["window", "stop", "interrupt"])
 def test_a_stopped_run_flushes_its_events(demo_frames, how: str) -> None:
-    """q in the window (a sink's stop) or Ctrl-C inside the expression: the event under way is
-    emitted at the end, the summary says why the run ended."""
+    """q in the window (a sink's stop), Runner.stop or Ctrl-C inside the expression: the event
+    under way is emitted at the end, the summary says why the run ended."""
     images, truth, _ = demo_frames
     at = truth[0].apex + 3  # after the apex of the first expression, before its offset
-    sink = Collect(**({"stop_at": at} if how == "stop" else {"interrupt_at": at}))
+    sink = Collect(**({"interrupt_at": at} if how == "interrupt" else {"stop_at": at}))
     runner = Runner(Skipping(images, FPS), build_pipeline(PipelineConfig(), FPS), sinks=[sink])
+    sink.runner = runner if how == "stop" else None
     with runner.pipeline:
         summary = runner.run()
-    assert summary.end_reason == ("stopped" if how == "stop" else "interrupted")
+    assert summary.end_reason == ("interrupted" if how == "interrupt" else "stopped")
     assert summary.frames == at
     ids = {r.event.event_id for r in sink.records}
     assert len(ids) == 1 and abs(sink.records[0].event.apex - truth[0].apex) <= 3
