@@ -57,9 +57,7 @@ def measure(card: WeightCard, backend: str, args: argparse.Namespace) -> dict[st
     x = np.random.default_rng(0).uniform(0.0, 1.0, (1, *item_shape(spec))).astype(np.float32)
     fp16 = backend == "tensorrt"
     with open_backend(card, backend, fp16=fp16, threads=None if backend == "tensorrt" else args.threads) as b:
-        for _ in range(args.warmup):
-            b(x)
-        b.meter.reset()
+        b.warm_up(args.warmup)
         end = time.perf_counter() + args.seconds
         calls = 0
         while calls < args.min_calls or (time.perf_counter() < end and calls < args.max_calls):

@@ -168,6 +168,15 @@ class BaseBackend:
         """The latency of the calls so far (see :class:`LatencyStats`)."""
         return self.meter.stats()
 
+    def warm_up(self, calls: int = 3) -> None:
+        """Runs ``calls`` batch-1 inputs of zeros, then forgets their timings: the runtime's
+        first-call setup (memory planning, thread pools, TensorRT's CUDA graph capture) is paid
+        here and not counted against the budget."""
+        x = np.zeros((1, *self.item), np.float32)
+        for _ in range(calls):
+            self(x)
+        self.meter.reset()
+
     def close(self) -> None:
         """Releases the runtime's resources; the backend cannot be called afterwards."""
 

@@ -60,6 +60,8 @@ def test_open_backend_errors(exported: dict[str, Exported]) -> None:
         assert b.latency().n == 0  # a rejected input is not timed
         out = b(items(b.spec, 1, 0).astype(np.float64))  # other float dtypes are cast
         assert out.dtype == np.float32 and out.shape == (1, 3)
+        b.warm_up(2)
+        assert b.latency().n == 0
 
 
 def test_live_path_runs_onnx_without_torch(exported: dict[str, Exported]) -> None:
