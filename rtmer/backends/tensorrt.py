@@ -67,7 +67,8 @@ class TensorRTBackend(BaseBackend):
         super().__init__(card)
         trt = import_tensorrt()
         self.cudart = cudart = import_cudart()
-        self.engine_path, self.built = engine_for(card, fp16=fp16)
+        self.cached = engine_for(card, fp16=fp16)
+        self.engine_path = self.cached.path
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)
         self.engine = self._runtime.deserialize_cuda_engine(self.engine_path.read_bytes())

@@ -32,9 +32,14 @@ def _onnx(card: WeightCard) -> int:
 def _tensorrt(card: WeightCard, fp16: bool) -> int:
     from rtmer.export.tensorrt import engine_for, sidecar
 
-    path, built = engine_for(card, fp16=fp16)
-    state = "built" if built else "up to date"
-    print(f"{state}: {path} (key: {sidecar(path)})")
+    cached = engine_for(card, fp16=fp16)
+    key = cached.key
+    state = "up to date" if cached.rebuilt is None else f"built ({cached.rebuilt})"
+    print(f"{state}: {cached.path}")
+    print(
+        f"  {key.precision} for {key.gpu_name} (compute {key.compute_capability}), TensorRT "
+        f"{key.tensorrt_version}, ONNX sha256 {key.model_sha256[:12]}; key in {sidecar(cached.path)}"
+    )
     return 0
 
 

@@ -6,7 +6,7 @@ and only computes the ONNX file it was built from; so the cache records those in
 slot per card, precision and GPU: ``<card>-<fp32|fp16>-<slot>.engine`` beside a JSON sidecar
 holding its key. :func:`engine_for` returns the slot's engine when its sidecar matches the current
 key and rebuilds it otherwise (a stale engine: another ONNX file or TensorRT version; a foreign
-one: copied from another GPU); :func:`check_engine` rejects a mismatch with the differing fields.
+one: copied from another GPU), saying which fields differed.
 
 Engines take the ONNX graph's float32 input and output (the FP16 flag lets TensorRT choose FP16
 kernels inside), with one optimisation profile: batch 1 to :data:`MAX_BATCH` items, tuned for
@@ -150,19 +150,14 @@ def read_key(engine: Path) -> EngineKey | None:
         return None
 
 
-def check_engine(engine: Path, key: EngineKey) -> None:
-    """:class:`EngineError` unless ``engine`` exists with a sidecar naming ``key``; the message
-    lists what differs (a stale engine: another ONNX file or TensorRT; a foreign one: another GPU)."""
+def stale_reason(engine: Path, key: EngineKey) -> str | None:
+    """Why the engine at ``engine`` cannot serve ``key`` (no engine or no readable sidecar, or the
+    key fields that differ: a stale engine names another ONNX file or TensorRT, a foreign one
+    another GPU); None when it can."""
     found = read_key(engine)
     if found is None:
-        raise EngineError(
-            f"{engine} has no readable key sidecar; rebuild it with rtmer export --format tensorrt"
-        )
-    if found != key:
-        raise EngineError(
-            f"{engine} was built for another setup ({'; '.join(key.diff(found))}); rebuild it with "
-            "rtmer export --format tensorrt"
-        )
+        return "no cached engine"
+    return None if found == key else "; ".join(key.diff(found))
 
 
 def profile_shapes(spec: ModelSpec) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
@@ -210,18 +205,28 @@ def build_engine(onnx_path: Path, spec: ModelSpec, *, fp16: bool) -> bytes:
     return bytes(blob)
 
 
-def engine_for(card: WeightCard, *, fp16: bool = False, root: Path | None = None) -> tuple[Path, bool]:
+@dataclass(frozen=True)
+class CachedEngine:
+    """An engine in the cache: ``path``; ``rebuilt``: why it was built by this call (None: the
+    cached engine matched)."""
+
+    path: Path
+    key: EngineKey
+    rebuilt: str | None
+
+
+def engine_for(card: WeightCard, *, fp16: bool = False, root: Path | None = None) -> CachedEngine:
     """``card``'s engine for this GPU: the cached one when its key matches, else built from
-    ``files["onnx"]`` and cached (engine, then sidecar, each written atomically). Returns the
-    engine's path and whether it was built now."""
+    ``files["onnx"]`` and cached (engine, then sidecar, each written atomically)."""
     key = current_key(card, fp16)
     path = engine_path(card, key, root)
-    if read_key(path) == key:
-        return path, False
+    reason = stale_reason(path, key)
+    if reason is None:
+        return CachedEngine(path, key, None)
     blob = build_engine(card.file("onnx"), registry.get(card.model), fp16=fp16)
     path.parent.mkdir(parents=True, exist_ok=True)
     for target, data in ((path, blob), (sidecar(path), (json.dumps(asdict(key), indent=2) + "\n").encode())):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, target)
-    return path, True
+    return CachedEngine(path, key, reason)

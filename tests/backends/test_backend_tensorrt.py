@@ -54,16 +54,18 @@ def test_engine_cache_reuses_and_rebuilds(exported: dict[str, Exported]) -> None
     from rtmer.export.tensorrt import engine_for, file_sha256, gpu_info, sidecar
 
     card = exported["laenet"].card
-    path, _ = engine_for(card, fp16=True)
-    assert engine_for(card, fp16=True) == (path, False)
-    key = json.loads(sidecar(path).read_text())
+    first = engine_for(card, fp16=True)
+    again = engine_for(card, fp16=True)
+    assert again.path == first.path and again.rebuilt is None
+    key = json.loads(sidecar(first.path).read_text())
     gpu = gpu_info()
     assert key["gpu_name"] == gpu.name and key["compute_capability"] == gpu.compute_capability
     assert key["tensorrt_version"] == tensorrt.__version__ and key["precision"] == "fp16"
     assert key["model_sha256"] == file_sha256(card.file("onnx"))
-    sidecar(path).write_text(json.dumps({**key, "gpu_name": "another GPU"}))  # a foreign engine
-    assert engine_for(card, fp16=True) == (path, True)
-    assert json.loads(sidecar(path).read_text()) == key
+    sidecar(first.path).write_text(json.dumps({**key, "gpu_name": "another GPU"}))  # a foreign engine
+    rebuilt = engine_for(card, fp16=True)
+    assert rebuilt.path == first.path and rebuilt.rebuilt == f"gpu_name: another GPU -> {gpu.name}"
+    assert json.loads(sidecar(first.path).read_text()) == key
 
 
 def test_auto_picks_tensorrt() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import itertools
 from collections.abc import Callable
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,8 +24,10 @@ from backend_helpers import Exported, items
 
 import rtmer.backends.tensorrt as trt_backend
 from rtmer.backends import open_backend
-from rtmer.export.tensorrt import MAX_BATCH
+from rtmer.export.tensorrt import MAX_BATCH, CachedEngine, EngineKey
 from rtmer.models import registry
+
+KEY = EngineKey("simulated GPU", "9.0", "10.0.0", "00" * 32, "fp16")
 
 
 class Stream:
@@ -183,7 +184,9 @@ def cudart(monkeypatch: pytest.MonkeyPatch) -> FakeCudart:
     monkeypatch.setattr(trt_backend, "import_tensorrt", lambda: trt)
     monkeypatch.setattr(trt_backend, "import_cudart", lambda: fake)
     # The "engine" is the ONNX file itself (FakeEngine runs it).
-    monkeypatch.setattr(trt_backend, "engine_for", lambda card, fp16: (Path(card.file("onnx")), False))
+    monkeypatch.setattr(
+        trt_backend, "engine_for", lambda card, fp16: CachedEngine(card.file("onnx"), KEY, None)
+    )
     return fake
 
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rtmer.backends import EngineError
 from rtmer.errors import MissingDependencyError
 from rtmer.export import tensorrt as trt_export
-from rtmer.export.tensorrt import EngineKey, cache_dir, check_engine, engine_path, profile_shapes, read_key
+from rtmer.export.tensorrt import EngineKey, cache_dir, engine_path, profile_shapes, read_key, stale_reason
 from rtmer.models import registry
 from rtmer.weights import WeightCard
 
@@ -52,22 +51,22 @@ def test_slots_are_per_card_precision_and_gpu(tmp_path: Path) -> None:
     assert engine_path(make_card(tmp_path, "other"), KEY, tmp_path) != path
 
 
-def test_check_engine_names_what_differs(tmp_path: Path) -> None:
+def test_stale_reason_names_what_differs(tmp_path: Path) -> None:
     engine = tmp_path / "m.engine"
-    with pytest.raises(EngineError, match="no readable key sidecar"):
-        check_engine(engine, KEY)
+    assert stale_reason(engine, KEY) == "no cached engine"
     engine.write_bytes(b"engine")
+    assert stale_reason(engine, KEY) == "no cached engine"  # no sidecar
     (tmp_path / "m.json").write_text(
         json.dumps({**KEY.__dict__, "gpu_name": "Tesla T4", "compute_capability": "7.5"})
     )
-    with pytest.raises(
-        EngineError, match=r"gpu_name: Tesla T4 -> NVIDIA H100.*compute_capability: 7.5 -> 9.0"
-    ):
-        check_engine(engine, KEY)
+    assert (
+        stale_reason(engine, KEY)
+        == "gpu_name: Tesla T4 -> NVIDIA H100 80GB HBM3; compute_capability: 7.5 -> 9.0"
+    )
     (tmp_path / "m.json").write_text(json.dumps(KEY.__dict__))
-    check_engine(engine, KEY)
+    assert stale_reason(engine, KEY) is None
     (tmp_path / "m.json").write_text("{not json")
-    assert read_key(engine) is None
+    assert read_key(engine) is None and stale_reason(engine, KEY) == "no cached engine"
 
 
 def test_engine_for_reuses_a_matching_engine_and_rebuilds_a_stale_one(
@@ -89,16 +88,18 @@ def test_engine_for_reuses_a_matching_engine_and_rebuilds_a_stale_one(
     )
     monkeypatch.setattr(trt_export, "build_engine", fake_build)
     root = tmp_path / "cache"
-    path, built = trt_export.engine_for(card, fp16=True, root=root)
-    assert built and path.read_bytes() == b"engine 1" and read_key(path) == key["now"]
-    assert trt_export.engine_for(card, fp16=True, root=root) == (path, False)  # cached
+    first = trt_export.engine_for(card, fp16=True, root=root)
+    assert first.rebuilt == "no cached engine" and first.path.read_bytes() == b"engine 1"
+    assert read_key(first.path) == first.key == key["now"]
+    assert trt_export.engine_for(card, fp16=True, root=root).rebuilt is None  # cached
     key["now"] = replace(KEY, tensorrt_version="10.10.0")  # TensorRT upgraded: stale
-    path2, built = trt_export.engine_for(card, fp16=True, root=root)
-    assert built and path2 == path and path.read_bytes() == b"engine 2"
-    assert read_key(path).tensorrt_version == "10.10.0"
-    path3, built = trt_export.engine_for(card, fp16=False, root=root)  # FP32: its own slot
-    assert built and path3 != path and builds == [True, True, False]
-    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == []  # no temp files left
+    again = trt_export.engine_for(card, fp16=True, root=root)
+    assert again.rebuilt == "tensorrt_version: 10.9.0 -> 10.10.0"
+    assert again.path == first.path and first.path.read_bytes() == b"engine 2"
+    assert read_key(first.path).tensorrt_version == "10.10.0"
+    fp32 = trt_export.engine_for(card, fp16=False, root=root)  # FP32: its own slot
+    assert fp32.rebuilt == "no cached engine" and fp32.path != first.path and builds == [True, True, False]
+    assert [p.name for p in root.iterdir() if p.name.startswith(".")] == []  # no temp files left
 
 
 def test_profile_covers_batch_1_to_max_in_graph_rows() -> None:
