@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from backend_helpers import Exported, items
 from rtmer.backends import BACKENDS, open_backend
 from rtmer.backends.auto import resolve
 from rtmer.backends.base import LatencyMeter
-from rtmer.errors import InputError
+from rtmer.errors import InputError, MissingDependencyError
 from rtmer.models import registry
 
 
@@ -92,3 +93,9 @@ def test_live_path_runs_onnx_without_torch(exported: dict[str, Exported]) -> Non
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("ok")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here")
+def test_tensorrt_without_tensorrt_names_the_extra(exported: dict[str, Exported]) -> None:
+    with pytest.raises(MissingDependencyError, match=r"pip install 'rtmer\[gpu\]'"):
+        open_backend(exported["laenet"].card, "tensorrt")
