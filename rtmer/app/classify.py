@@ -36,6 +36,8 @@ class Backend(Protocol):
 
     def __call__(self, x: np.ndarray) -> np.ndarray: ...
 
+    def warm_up(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -84,16 +86,11 @@ class Classifier:
             raise InputError(
                 f"this rtmer has no inference backends ({exc}); run with --model none to spot only"
             ) from None
-        clf = cls(card, open_backend(card, backend, fp16=fp16, threads=threads))
-        clf.warm_up()
-        return clf
-
-    def warm_up(self) -> None:
-        """One inference on zeros, so that the first event does not pay the runtime's first-call
-        setup (memory planning, thread pool start: tens of ms with ONNX Runtime)."""
-        spec = self.model_spec.input
-        item = spec.shape if spec.kind != "frames" else (spec.clip_frames or 1, *spec.shape)
-        self.backend(np.zeros((1, *item), np.float32))
+        runtime = open_backend(card, backend, fp16=fp16, threads=threads)
+        # The first event must not pay the runtime's first-call setup (memory planning, thread
+        # pools, TensorRT's graph capture: tens of ms).
+        runtime.warm_up()
+        return cls(card, runtime)
 
     @property
     def name(self) -> str:
