@@ -269,7 +269,9 @@ def _final(
         created=time.strftime("%Y-%m-%d"),
         statement=SYNTHETIC_STATEMENT if synthetic else "Trained on the data sets named under training.",
     )
-    return save_weights(fitted.net, card, svm=fitted.svm, options=config.options)
+    card = save_weights(fitted.net, card, svm=fitted.svm, options=config.options)
+    card.path.with_suffix(".md").write_text(card.markdown())
+    return card
 
 
 def _generator(data: list[str]) -> list[dict[str, Any]]:

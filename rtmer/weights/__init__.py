@@ -73,6 +73,33 @@ class WeightCard:
 
         return FeatureSpec.from_overrides(self.feature)
 
+    def markdown(self) -> str:
+        """The card for people: what the weights are, how they were trained and what was measured."""
+        m, t = self.metrics, self.training
+        lines = [f"# {self.name}", ""]
+        if self.synthetic:
+            lines += [f"**{self.statement}**", ""]
+        elif self.statement:
+            lines += [self.statement, ""]
+        lines += [
+            f"- model: `{self.model}` ({self.params or '?'} parameters), classes: {', '.join(self.classes)} "
+            f"(protocol {self.protocol})",
+            f"- files: {', '.join(f'`{v}` ({k})' for k, v in sorted(self.files.items()))}",
+            f"- trained on: {', '.join(t.get('data', [])) or '?'}: {t.get('clips', '?')} clips, "
+            f"{t.get('subjects', '?')} subjects",
+        ]
+        for g in t.get("generator", []):
+            lines.append(f"- synthetic data: {g}")
+        if "recipe" in t:
+            lines.append(f"- recipe: {t['recipe']}")
+        if {"uf1", "uar", "accuracy"} <= set(m):
+            lines.append(
+                f"- measured: UF1 {m['uf1']:.4f}, UAR {m['uar']:.4f}, accuracy {m['accuracy']:.4f} "
+                f"({m.get('protocol', '')}; {m.get('note', '')})"
+            )
+        lines += [f"- created: {self.created}, rtmer {t.get('rtmer', '?')}, git {t.get('git', '?')}", ""]
+        return "\n".join(lines)
+
     def to_json(self) -> dict[str, Any]:
         """The card as written to disk (``path`` excluded)."""
         return {
