@@ -13,6 +13,7 @@ from the clip SVM (:mod:`rtmer.backends.svm`), run here in numpy whichever backe
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -120,7 +121,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-class BaseBackend:
+class BaseBackend(ABC):
     """The shared half of every backend: input checks, timing, the aggregation clip head.
 
     A subclass sets ``name`` and the budget it is measured against, and implements :meth:`_run`:
@@ -143,8 +144,9 @@ class BaseBackend:
         budget = self.spec.budget_gpu_ms if self.uses_gpu else self.spec.budget_cpu_ms
         self.meter = LatencyMeter(budget)
 
+    @abstractmethod
     def _run(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """A checked float32 batch -> probabilities, or frames -> features (see the class)."""
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
@@ -177,8 +179,9 @@ class BaseBackend:
             self(x)
         self.meter.reset()
 
+    @abstractmethod
     def close(self) -> None:
-        """Releases the runtime's resources; the backend cannot be called afterwards."""
+        """Releases the runtime's resources; the backend cannot be called afterwards. Idempotent."""
 
     def __enter__(self) -> BaseBackend:
         return self

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from rtmer.backends.base import BaseBackend
+from rtmer.errors import MissingDependencyError
+from rtmer.models import registry
 from rtmer.models.registry import import_torch_module
 from rtmer.weights import WeightCard
 
@@ -20,8 +22,24 @@ def model_options(card: WeightCard) -> dict[str, Any]:
     return dict(card.training.get(MODEL_OPTIONS, {}))
 
 
+def load_model(card: WeightCard) -> Any:
+    """The card's torch model: ``spec.build(...)`` with its classes and constructor options,
+    ``files["torch"]`` (a safetensors state dict) loaded, in eval mode."""
+    import_torch_module("torch")
+    try:
+        from safetensors.torch import load_file
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"torch weights are safetensors files ({exc}); install the training extra: "
+            "pip install 'rtmer[train]'"
+        ) from exc
+    model = registry.get(card.model).build(num_classes=len(card.classes), **model_options(card))
+    model.load_state_dict(load_file(str(card.file("torch"))))
+    return model.eval()
+
+
 class TorchBackend(BaseBackend):
-    """``files["torch"]`` (a safetensors state dict) loaded into ``spec.build(...)``, in eval mode.
+    """The card's torch model (:func:`load_model`) on CPU.
 
     threads: torch's intra-op threads (process-wide, ``torch.set_num_threads``); None leaves them.
     """
@@ -31,12 +49,9 @@ class TorchBackend(BaseBackend):
     def __init__(self, card: WeightCard, *, threads: int | None = None) -> None:
         super().__init__(card)
         self.torch = import_torch_module("torch")
-        safetensors_torch = import_torch_module("safetensors.torch")
         if threads is not None:
             self.torch.set_num_threads(threads)
-        model = self.spec.build(num_classes=len(card.classes), **model_options(card))
-        model.load_state_dict(safetensors_torch.load_file(str(card.file("torch"))))
-        self.model = model.eval()
+        self.model = load_model(card)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         with self.torch.inference_mode():
@@ -44,3 +59,6 @@ class TorchBackend(BaseBackend):
             if self.head is not None:
                 return self.model.frame_features(t).numpy()
             return self.torch.softmax(self.model(t), dim=1).numpy()
+
+    def close(self) -> None:
+        self.__dict__.pop("model", None)  # the weights are freed with the last reference

@@ -12,15 +12,12 @@ from rtmer.weights import WeightCard, find, write_card
 def _onnx(card: WeightCard) -> int:
     from dataclasses import replace
 
-    from rtmer.backends.torch import model_options
+    from rtmer.backends.torch import load_model
     from rtmer.export.onnx import OPSET, TOLERANCE, export_onnx
     from rtmer.models import registry
-    from rtmer.models.registry import import_torch_module
 
-    safetensors_torch = import_torch_module("safetensors.torch")
     spec = registry.get(card.model)
-    model = spec.build(num_classes=len(card.classes), **model_options(card))
-    model.load_state_dict(safetensors_torch.load_file(str(card.file("torch"))))
+    model = load_model(card)
     name = card.files.get("onnx", f"{card.path.stem}.onnx")
     path = export_onnx(model, spec, card.path.parent / name, opset=OPSET)
     if card.files.get("onnx") != name:
