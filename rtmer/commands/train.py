@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.resume:
         raise InputError(f"{out} is not empty; pass --resume to continue that run, or another --out")
     out.mkdir(parents=True, exist_ok=True)
-    labelled = load_labelled(parse_sources(None, None, args.data), args.protocol)
+    labelled = load_labelled(parse_sources(None, None, args.data), args.protocol or spec_model.protocol)
     rec = recipe(args.model).with_overrides(
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, stage2_epochs=args.stage2_epochs
     )
@@ -301,7 +301,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data", required=True, action="append", help="NAME=DIR[,NAME=DIR...]: casme2, samm, smic, synthetic"
     )
     p.add_argument(
-        "--protocol", default="megc2019", help="megc2019 (default), casme2-5, aggregation-4, ckplus-7"
+        "--protocol", help="megc2019, casme2-5 or aggregation-4 (default: the model's, see rtmer models)"
     )
     p.add_argument("--folds", default="loso", help="loso (default) or kfold:K (K folds of whole subjects)")
     p.add_argument("--out", required=True, help="the run folder")
