@@ -36,6 +36,7 @@ def save_weights(
     there, ``files["svm"]``); then the card, with ``files`` and ``params`` filled in. ``options``:
     the constructor options the model was built with (``spec.build(**options)``), JSON values,
     kept in ``training["model_options"]`` so that the torch backend rebuilds the same model.
+    ``model`` is left in eval mode.
     """
     from safetensors.torch import save_file
 
