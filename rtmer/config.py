@@ -34,13 +34,14 @@ class CaptureConfig:
     """fps: the source's rate (0: what the camera or container says; needed for image folders);
     size: a camera's requested "WIDTHxHEIGHT" ("" its default); fourcc: a camera pixel format
     ("" its default); ring_seconds: how much video the frame ring holds (at least a second; the
-    classifier reads an event's frames from it, so it bounds the longest event classified);
+    classifier reads an event's frames from it, so it bounds the longest rise classified; 2 s of
+    640x480 colour at 200 fps is 370 MB);
     realtime: replay files at their recorded rate (else as fast as they are processed)."""
 
     fps: float = 0.0
     size: str = ""
     fourcc: str = ""
-    ring_seconds: float = 1.0
+    ring_seconds: float = 2.0
     realtime: bool = False
 
     def __post_init__(self) -> None:

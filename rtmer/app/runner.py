@@ -14,6 +14,7 @@ error, if any, in ``summary.error``).
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -44,9 +45,10 @@ if TYPE_CHECKING:
 #: The stages timed, in pipeline order: the per-frame ones (face tracker, motion engine, signal +
 #: spotter, the sinks), the per-event ones (feature building, inference) and the whole frame.
 STAGES = ("face", "motion", "spot", "features", "infer", "output", "frame")
-#: A lossless replay stops reading ahead once this many frames are pending: enough to absorb the
-#: decoder's jitter, while the rest of the ring keeps the recent past for the classifier.
-_READ_AHEAD = 16
+#: A lossless replay stops reading ahead once this much video is pending (at least two frames):
+#: enough to absorb the decoder's jitter, while the rest of the ring keeps the recent past for the
+#: classifier.
+_READ_AHEAD_S = 0.05
 _THROTTLE_SLEEP_S = 0.0005
 
 
@@ -255,7 +257,7 @@ class Runner:
         *,
         classifier: Classifier | None = None,
         sinks: Sequence[Sink] = (),
-        ring_seconds: float = 1.0,
+        ring_seconds: float = 2.0,
         lossless: bool | None = None,
     ) -> None:
         self.source = source
@@ -289,7 +291,8 @@ class Runner:
         ring = self.ring
         feed: Source = self.source
         if self.lossless:
-            feed = _Lossless(self.source, ring, min(_READ_AHEAD, max(1, ring.capacity // 4)))
+            ahead = max(2, math.ceil(_READ_AHEAD_S * self.source.info.fps))
+            feed = _Lossless(self.source, ring, min(ahead, max(1, ring.capacity // 4)))
         capture = CaptureThread(feed, ring)
         try:
             for sink in self.sinks:
@@ -379,7 +382,9 @@ class Runner:
             try:
                 prediction = clf(self.ring, event, landmarks)
             except RtmerError as exc:  # e.g. the onset frame already left the ring: say so once
-                self._warn(f"event {event.event_id} not classified: {exc}")
+                held = self.ring.capacity / self.source.info.fps
+                remedy = f" (the ring holds {held:g} s: raise [capture] ring_seconds for longer events)"
+                self._warn(f"event {event.event_id} not classified: {exc}{remedy}")
         self._predictions[event.event_id] = prediction
         if prediction is not None:
             self.times.add("features", prediction.features_ms)

@@ -10,6 +10,7 @@ import pytest
 
 from rtmer import cli
 from rtmer.app import demo
+from rtmer.errors import InputError
 
 
 def _records(path: Path) -> list[dict]:
@@ -196,3 +197,24 @@ def test_replay_of_an_image_folder(demo_frames, tmp_path: Path, capsys) -> None:
     )
     out = capsys.readouterr().out
     assert f"summary: 40 frames from {tmp_path} (end of file)" in out and "found in 40 of 40 frames" in out
+
+
+def test_replay_classifies_a_real_face_with_the_shipped_weights(feat_data: Path, tmp_path: Path) -> None:
+    """The smile's record carries the shipped LAENet's class and probabilities (whatever they are:
+    the demo weights never saw a real face); its onset, 26 frames before the apex at 30 fps, is
+    still in the ring."""
+    from rtmer.weights import find
+
+    try:
+        card = find("laenet")
+    except InputError:
+        pytest.skip("the LAENet demo weights are not shipped in this checkout yet")
+    pytest.importorskip("onnxruntime")
+    events = tmp_path / "e.jsonl"
+    args = ["replay", str(feat_data / "single_face.mp4"), "--no-window", "--quiet", "--backend", "onnx"]
+    assert cli.main([*args, "--events", str(events)]) == 0
+    (record,) = _records(events)
+    assert record["model"] == card.name and record["backend"] == "onnx"
+    assert set(record["probabilities"]) == set(card.classes) and record["class"] in card.classes
+    assert sum(record["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert record["latency_ms"] > 0
