@@ -48,11 +48,12 @@ def load_labelled(pairs: list[tuple[str, str]], protocol: str) -> Any:
 
 
 def _options(items: list[str] | None) -> dict[str, Any]:
+    """KEY=VALUE pairs (--option, --feature) with JSON values (a bare word is a string)."""
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep:
-            raise InputError(f"--option expects KEY=VALUE (e.g. width_mult=1.0), got {item!r}")
+            raise InputError(f"expected KEY=VALUE (e.g. width_mult=1.0 or residual=rrs), got {item!r}")
         try:
             out[key] = json.loads(value)
         except ValueError:
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     rec = recipe(args.model).with_overrides(
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, stage2_epochs=args.stage2_epochs
     )
-    feature = FeatureSpec(residual=args.residual)
+    feature = FeatureSpec.from_overrides(_options(args.feature))
     config = RunConfig(
         model=args.model, recipe=rec, num_classes=len(labelled.classes), folds=args.folds,
         epoch_choice="validation" if args.select_epochs else "fixed", seed=args.seed,
@@ -240,7 +241,7 @@ def _final(
         classes=tuple(labelled.classes),
         protocol=labelled.protocol.name,
         files={},
-        feature=FeatureSpec(residual=args.residual).overrides(),
+        feature=FeatureSpec.from_overrides(_options(args.feature)).overrides(),
         synthetic=synthetic,
         training={
             "data": manifest["config"]["data"],
@@ -312,7 +313,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--select-epochs", action="store_true",
                    help="choose each fold's epochs on a validation split of its training subjects (never the "
                    "test subject); --epochs is then the upper bound")  # fmt: skip
-    p.add_argument("--residual", choices=("ars", "rrs"), default="ars", help="CropNet input (default ars)")
+    p.add_argument(
+        "--feature",
+        action="append",
+        metavar="KEY=VALUE",
+        help="feature option of rtmer.features.FeatureSpec, JSON value (repeatable), e.g. residual=rrs, "
+        'flow_size=[96,96], tvl1={"scales":3}; kept on the card, so inference builds the same input',
+    )
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="model constructor option, e.g. "
                    "width_mult=1.0 (repeatable)")  # fmt: skip
     p.add_argument("--pretrain", metavar="ckplus=DIR", help="pre-train on CK+ first (LAENet's paper)")
