@@ -41,3 +41,11 @@ class VideoError(CaptureError):
 
 class FrameOverwrittenError(CaptureError):
     """A ring-buffer frame was read after its view was released and the slot was reused."""
+
+
+class ExportError(RtmerError):
+    """A model could not be exported, or its export does not reproduce the torch model."""
+
+
+class EngineError(RtmerError):
+    """A TensorRT engine could not be built or loaded, or was built for another GPU or TensorRT."""

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from rtmer.types import Frame, SpotEvent
 if TYPE_CHECKING:
     from rtmer.app.classify import Classifier, Prediction
     from rtmer.app.sinks import Sink
+    from rtmer.backends.base import LatencyStats
     from rtmer.face.landmarks import LandmarkBackend
     from rtmer.face.tracker import TrackerConfig
     from rtmer.spotting.apex import SpotterConfig
@@ -180,6 +181,7 @@ class RunSummary:
     unclassified: int
     stages: dict[str, TimeStats]
     latency: TimeStats | None
+    inference: LatencyStats | None = None
 
     @property
     def fps(self) -> float:
@@ -208,6 +210,12 @@ class RunSummary:
                 f"event latency (apex confirmed -> result): p50 {self.latency.p50_ms:.2f} ms, "
                 f"p99 {self.latency.p99_ms:.2f} ms over {self.latency.n}"
             )
+        if self.inference is not None and self.inference.n:
+            inf = self.inference
+            out.append(
+                f"inference: p50 {inf.p50_ms:.3f} ms, p99 {inf.p99_ms:.3f} ms over {inf.n} calls; budget "
+                f"{inf.budget_ms:g} ms, {inf.breaches} over budget"
+            )
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -218,6 +226,7 @@ class RunSummary:
             "macro": self.macro, "unclassified": self.unclassified,
             "stages": {k: s.to_json() for k, s in self.stages.items()},
             "latency": None if self.latency is None else self.latency.to_json(),
+            "inference": None if self.inference is None else asdict(self.inference),
         }  # fmt: skip
 
 
@@ -444,4 +453,5 @@ class Runner:
             unclassified=unclassified,
             stages=self.times.stats(STAGES),
             latency=time_stats(self._latency),
+            inference=None if self.classifier is None else self.classifier.backend.latency(),
         )

@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rtmer.backends.auto import BACKENDS, resolve
-from rtmer.backends.base import Backend, EngineError, ExportError, LatencyStats, item_shape
-from rtmer.errors import InputError
+from rtmer.backends.base import Backend, LatencyStats, item_shape
+from rtmer.errors import EngineError, ExportError, InputError
 from rtmer.weights import WeightCard, find
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from rtmer.errors import InputError, RtmerError
+from rtmer.errors import InputError
 from rtmer.models import registry
 
 if TYPE_CHECKING:
@@ -30,14 +30,6 @@ if TYPE_CHECKING:
 #: How many of the most recent calls the percentiles are taken over (``n`` and ``breaches`` count
 #: every call): a long live session keeps a bounded history and reports its recent behaviour.
 LATENCY_WINDOW = 10_000
-
-
-class ExportError(RtmerError):
-    """A model could not be exported, or its export does not reproduce the torch model."""
-
-
-class EngineError(RtmerError):
-    """A TensorRT engine could not be built or loaded, or was built for another GPU or TensorRT."""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from rtmer.backends.base import BaseBackend, EngineError
-from rtmer.errors import RtmerError
+from rtmer.backends.base import BaseBackend
+from rtmer.errors import EngineError, RtmerError
 from rtmer.export.tensorrt import (
     MAX_BATCH,
     cuda_call,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rtmer.backends.base import ExportError
+from rtmer.errors import ExportError
 from rtmer.models.registry import ModelSpec, import_torch_module
 
 torch = import_torch_module("torch")

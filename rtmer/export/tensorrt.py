@@ -26,8 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rtmer.backends.base import EngineError
-from rtmer.errors import MissingDependencyError
+from rtmer.errors import EngineError, MissingDependencyError
 from rtmer.models import registry
 from rtmer.models.registry import ModelSpec
 from rtmer.weights import WeightCard

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from rtmer.backends.base import ExportError
 from rtmer.backends.svm import svm_to_json
 from rtmer.backends.torch import MODEL_OPTIONS
+from rtmer.errors import ExportError
 from rtmer.export.onnx import export_onnx
 from rtmer.models import registry
 from rtmer.weights import WeightCard, write_card

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rtmer.backends.svm import video_features
 from rtmer.errors import InputError, MissingDependencyError
 from rtmer.face.regions import GridCut
 
@@ -130,10 +131,10 @@ def aggregate(frame_features: np.ndarray) -> np.ndarray:
     """Video-level feature (eq. 4): ``(T, F)`` -> ``(3F,)`` = [mean, std, median] over the T
     frames; ``(N, T, F)`` -> ``(N, 3F)``. The standard deviation is the population one (ddof 0)."""
     f = np.asarray(frame_features, np.float64)
-    if f.ndim not in (2, 3) or f.shape[-2] < 1:
+    if f.ndim not in (2, 3):
         raise InputError(f"frame features must be (T, F) or (N, T, F) with T >= 1, got shape {f.shape}")
-    axis = f.ndim - 2
-    return np.concatenate([f.mean(axis=axis), f.std(axis=axis), np.median(f, axis=axis)], axis=-1)
+    # One implementation for training and the torch-free backends (rtmer.backends.svm).
+    return video_features(f[None])[0] if f.ndim == 2 else video_features(f)
 
 
 class ClipSVM:

@@ -35,11 +35,18 @@ class FakeBackend:
     name = "fake-runtime"
 
     def __init__(self) -> None:
+        from rtmer.backends.base import LatencyMeter
+
         self.inputs: list[np.ndarray] = []
+        self.meter = LatencyMeter(budget_ms=0.05)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         self.inputs.append(x)
+        self.meter.add(1.0)  # every call "over budget": the summary must say so
         return np.array([[0.1, 0.2, 0.7]], np.float32)
+
+    def latency(self) -> object:
+        return self.meter.stats()
 
     def close(self) -> None:
         pass
@@ -126,6 +133,9 @@ def test_every_expression_is_found_and_classified_at_its_apex(classified_run) ->
     assert len(apex) == len(truth) and all(r.latency_ms >= r.prediction.features_ms > 0 for r in apex)
     assert summary.frames == n - len(MISSING) and summary.events == len(truth) and summary.unclassified == 0
     assert summary.latency is not None and summary.latency.n == len(truth)
+    # The backend's latency against its budget reaches the summary (issue 8: breaches reported).
+    assert summary.inference is not None and summary.inference.breaches == summary.inference.n == len(truth)
+    assert f"{len(truth)} over budget" in "\n".join(summary.lines())
     assert {"face", "motion", "spot", "features", "infer", "frame"} <= set(summary.stages)
     assert sink.closed is summary and summary.end_reason == "end of file" and summary.error is None
 
