@@ -17,19 +17,15 @@ def _records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def _replay_spotting_only(video: Path, events: Path, capsys) -> str:
+    """``rtmer replay VIDEO --model none --no-window --events EVENTS``; its stdout."""
+    assert cli.main(["replay", str(video), "--model", "none", "--no-window", "--events", str(events)]) == 0
+    return capsys.readouterr().out
+
+
 def test_replay_real_smile_is_one_macro_event_near_frame_43(feat_data: Path, tmp_path: Path, capsys) -> None:
     events = tmp_path / "e.jsonl"
-    args = [
-        "replay",
-        str(feat_data / "single_face.mp4"),
-        "--model",
-        "none",
-        "--no-window",
-        "--events",
-        str(events),
-    ]
-    assert cli.main(args) == 0
-    out = capsys.readouterr().out
+    out = _replay_spotting_only(feat_data / "single_face.mp4", events, capsys)
     records = _records(events)
     assert len({r["event_id"] for r in records}) == 1
     apex = records[0]
@@ -41,17 +37,7 @@ def test_replay_real_smile_is_one_macro_event_near_frame_43(feat_data: Path, tmp
 
 def test_replay_without_a_face_says_so(feat_data: Path, tmp_path: Path, capsys) -> None:
     events = tmp_path / "e.jsonl"
-    args = [
-        "replay",
-        str(feat_data / "no_face.mp4"),
-        "--model",
-        "none",
-        "--no-window",
-        "--events",
-        str(events),
-    ]
-    assert cli.main(args) == 0
-    out = capsys.readouterr().out
+    out = _replay_spotting_only(feat_data / "no_face.mp4", events, capsys)
     assert events.read_text() == ""
     assert "NO FACE found in any of the" in out and "events: 0" in out
 
