@@ -9,9 +9,10 @@ windows, so they cannot decide during a stream. This one decides causally, frame
   to where the rise left baseline + ``onset_k`` sigmas, and the offset is where it is back within
   ``offset_share`` of the peak: a micro-expression's intensity starts and ends slowly, so tight
   thresholds there cut the interval short of the annotated one (IoU < 0.5 with the truth);
-- apex at the peak, confirmed as soon as the signal has fallen ``confirm_drop`` of the way back
-  from the peak, or ``lookahead_s`` after the peak without a new maximum: the event is emitted
-  then, not at the offset;
+- apex at the peak of the signal's ``level`` (the expression's extent; ``face``, which finds the
+  expression, saturates once its strongest patch has moved), confirmed as soon as the face signal
+  has fallen ``confirm_drop`` of the way back from its peak, or ``lookahead_s`` after the level's
+  peak without a new maximum: the event is emitted then, not at the offset;
 - offset when the signal is back within the noise band, or at ``max_duration_s`` (timeout);
 - durations scaled by the fps: shorter than ``min_duration_s`` is noise, up to ``micro_max_s``
   a micro-expression, longer a macro-expression (methods.md: 1/25 to 1/2 s);
@@ -26,6 +27,7 @@ Every window is in seconds and scaled by the fps, so the same spotter runs at 30
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -83,6 +85,7 @@ class _Candidate:
     onset: int
     onset_t: float
     peak: float
+    level: float
     apex: int
     apex_t: float
     apex_eyes: float
@@ -102,6 +105,11 @@ class SpotterOutput:
     events: list[SpotEvent] = field(default_factory=list)
     reanchor: bool = False
     rejected: list[str] = field(default_factory=list)
+
+
+def _level(s: SignalFrame) -> float:
+    """The value whose peak is the apex: the signal's level, or the face signal without one."""
+    return s.face if math.isnan(s.level) else s.level
 
 
 class ApexSpotter:
@@ -175,6 +183,7 @@ class ApexSpotter:
             sum(w.eyes for w in self._window) / n,
             raw.head,
             raw.regions,
+            sum(w.level for w in self._window) / n,
         )
 
     def _idle(self, s: SignalFrame, med: float, sigma: float, out: SpotterOutput) -> None:
@@ -193,7 +202,9 @@ class ApexSpotter:
                     onset = prev
                     break
                 onset = prev
-            self._cand = _Candidate(onset.index, onset.t, s.face, s.index, s.t, s.eyes, s.head, s.regions)
+            self._cand = _Candidate(
+                onset.index, onset.t, s.face, _level(s), s.index, s.t, s.eyes, s.head, s.regions
+            )
             self._head0 = self._recent[0].head if self._recent else s.head
             self._state = RISING
             return
@@ -210,8 +221,9 @@ class ApexSpotter:
         c = self.config
         cand = self._cand
         assert cand is not None  # RISING and FALLING always hold a candidate
-        if s.face > cand.peak:
-            cand.peak, cand.apex, cand.apex_t = s.face, s.index, s.t
+        cand.peak = max(cand.peak, s.face)
+        if _level(s) > cand.level:
+            cand.level, cand.apex, cand.apex_t = _level(s), s.index, s.t
             cand.apex_eyes, cand.apex_head, cand.regions = s.eyes, s.head, s.regions
             cand.since_peak = 0
         else:

@@ -45,7 +45,11 @@ class SignalFrame:
     noise, times the median block noise (px at the typical block's noise level);
     eyes: the mean non-rigid flow magnitude inside the eye polygons (px); head: the mean magnitude
     of the fitted affine (global) motion (px); regions: each region's largest block value, on the
-    scale of ``face``.
+    scale of ``face``; level: the expression's extent, the largest region mean of the non-rigid
+    flow magnitude (px). ``face`` finds an expression (one block's motion stands out of its noise), and
+    ``level`` locates its apex: a block's motion stops growing once its own patch has moved, while
+    a spreading smile keeps raising the regions' means until the whole face peaks (NaN: locate
+    the apex on ``face``).
     """
 
     index: int
@@ -54,6 +58,7 @@ class SignalFrame:
     eyes: float
     head: float
     regions: tuple[tuple[str, float], ...]
+    level: float = math.nan
 
 
 class MotionSignal:
@@ -120,6 +125,7 @@ class MotionSignal:
             cover.append(part[self._blocks])
         owner = np.argmax(np.stack(cover), axis=0)
         self._members = {n: np.flatnonzero(owner == i) for i, n in enumerate(names) if (owner == i).any()}
+        self._pixels = [np.flatnonzero(m & ~grown) for m in regions.values() if (m & ~grown).any()]
         self._smooth_s, self._noise_s, self._rest_z = smooth_s, noise_s, rest_z
         self._floor2 = noise_floor_px**2
         self._history: list[np.ndarray] = []
@@ -182,6 +188,8 @@ class MotionSignal:
             self._var = (1 - a) * self._var + a * power
         scale = float(np.median(np.sqrt(self._var)))
         regions = tuple((name, float(z[idx].max()) * scale) for name, idx in self._members.items())
+        magnitude = np.hypot(*nonrigid.T)
+        level = max(float(magnitude[idx].mean()) for idx in self._pixels)
         return SignalFrame(
             index=state.index,
             t=state.t,
@@ -189,4 +197,5 @@ class MotionSignal:
             eyes=float(np.hypot(*nonrigid[self._eyes].T).mean()),
             head=float(np.hypot(*rigid.T).mean()),
             regions=regions,
+            level=level,
         )
