@@ -102,8 +102,8 @@ class MotionSignal:
         rig = np.flatnonzero(rigid)
         # The least-squares affine fit is a fixed linear map of the rigid pixels' flow: precompute it.
         self._rig = rig
-        self._fit = np.linalg.pinv(design[rig])
-        self._design = design
+        self._fit = np.linalg.pinv(design[rig]).astype(np.float32)
+        self._design = design.astype(np.float32)
         # Blocks: the face pixels of each block of the crop (the part a whole number of blocks
         # covers), summed by a reshape; a block belongs to the region covering most of it.
         b = block_px
@@ -112,7 +112,7 @@ class MotionSignal:
         for m in regions.values():
             face |= m
         face &= ~grown
-        self._face = face[: h // b * b, : w // b * b].astype(np.float64)
+        self._face = face[: h // b * b, : w // b * b].astype(np.float32)
         count = self._face.reshape(self._grid).sum(axis=(1, 3)).ravel()
         self._blocks = np.flatnonzero(count >= b * b / 4)
         if self._blocks.size == 0:
@@ -165,14 +165,14 @@ class MotionSignal:
 
     def __call__(self, state: MotionState) -> SignalFrame:
         self._frame_interval(state)
-        flow = state.flow.reshape(-1, 2).astype(np.float64)
+        flow = state.flow.reshape(-1, 2).astype(np.float32, copy=False)
         coef = self._fit @ flow[self._rig]  # (3, 2): affine coefficients of u and v
         rigid = self._design @ coef
         nonrigid = flow - rigid
         h, w = state.flow.shape[:2]
         field = nonrigid.reshape(h, w, 2)[: self._face.shape[0], : self._face.shape[1]]
         sums = (field * self._face[..., None]).reshape(*self._grid, 2).sum(axis=(1, 3))
-        blocks = sums.reshape(-1, 2)[self._blocks] / self._count[:, None]
+        blocks = sums.reshape(-1, 2)[self._blocks].astype(np.float64) / self._count[:, None]
         self._history.append(blocks)
         del self._history[: -self._frames(self._smooth_s)]
         mean = np.mean(self._history, axis=0)
