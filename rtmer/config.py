@@ -60,11 +60,15 @@ class CaptureConfig:
 @dataclass(frozen=True)
 class ClassifierConfig:
     """model: shipped weights by name, a model card .json, or "none" (spotting only); backend:
-    "auto", "onnx", "torch" or "tensorrt"; threads: inference threads (0: the runtime's choice)."""
+    "auto", "onnx", "torch" or "tensorrt"; threads: inference threads (0: the runtime's choice).
+
+    One thread by default: bench/inference.py measured MJFN at 8.9 ms on one ONNX Runtime thread
+    and 17.4 ms on its default one per core, whose spinning threads compete with the capture and
+    motion work on the same cores; the flow models gain nothing from more."""
 
     model: str = "laenet"
     backend: str = "auto"
-    threads: int = 0
+    threads: int = 1
     fp16: bool = False
 
     def __post_init__(self) -> None:

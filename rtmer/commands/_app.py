@@ -21,7 +21,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
         help="shipped weights name, a model card .json, or 'none' to spot only (default laenet)",
     )
     p.add_argument("--backend", help="inference runtime: auto, onnx, torch or tensorrt (default auto)")
-    p.add_argument("--threads", type=int, help="inference threads (default: the runtime's choice)")
+    p.add_argument("--threads", type=int, help="inference threads (default 1; 0: the runtime's choice)")
     p.add_argument(
         "--landmark-every",
         type=int,
