@@ -118,11 +118,16 @@ class WeightCard:
         }
 
 
+def _card_files(folder: Path) -> list[Path]:
+    """The model cards in ``folder``: its .json files except the aggregation SVMs (``*.svm.json``)."""
+    return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".svm.json"))
+
+
 def read_card(path: str | Path) -> WeightCard:
     """The card at ``path`` (a ``.json`` file, or a folder holding exactly one card)."""
     p = Path(path)
     if p.is_dir():
-        cards = sorted(p.glob("*.json"))
+        cards = _card_files(p)
         if len(cards) != 1:
             raise InputError(f"{p} holds {len(cards)} model cards (*.json); name the card file itself")
         p = cards[0]
@@ -162,7 +167,7 @@ def write_card(card: WeightCard) -> Path:
 
 def shipped() -> tuple[WeightCard, ...]:
     """The cards of the weights shipped with rtmer, by name."""
-    return tuple(read_card(p) for p in sorted(WEIGHTS_DIR.glob("*.json")))
+    return tuple(read_card(p) for p in _card_files(WEIGHTS_DIR))
 
 
 def find(model_or_card: str | Path) -> WeightCard:

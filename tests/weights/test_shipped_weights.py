@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtmer.backends import open_backend
+from rtmer.backends import item_shape, open_backend
 from rtmer.data import load
 from rtmer.data.protocols import apply
 from rtmer.synth.generator import generate_clips
@@ -35,7 +35,7 @@ def test_onnx_and_torch_files_agree(card: WeightCard) -> None:
     pytest.importorskip("torch", reason="torch is not installed (pip install -e .[train])")
     onnx_backend = open_backend(card, "onnx")
     torch_backend = open_backend(card, "torch")
-    shape = onnx_backend.spec.input.shape
+    shape = item_shape(onnx_backend.spec)
     x = np.random.default_rng(0).normal(0, 1, (2, *shape)).astype(np.float32)
     np.testing.assert_allclose(onnx_backend(x), torch_backend(x), rtol=0, atol=1e-4)
 
