@@ -3,7 +3,9 @@ spotter, frame by frame, with every stage timed.
 
 The motion reference is the first aligned crop of a face (a new one whenever the tracker takes a
 new template), and the spotter moves it forward when the face has been still or an event has
-ended. A lost face resets the spotter: events already emitted stay emitted.
+ended. A lost face resets the spotter: events already emitted stay emitted. While the spotter
+follows an expression the tracker keeps its template: a new one taken at a large expression's apex
+would be an expressive face, and every crop after it would differ from the reference at rest.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import cv2
 
 from rtmer.capture.sources import VideoSource
 from rtmer.motion import IncrementalMotion
-from rtmer.spotting.apex import ApexSpotter, SpotterConfig
+from rtmer.spotting.apex import IDLE, ApexSpotter, SpotterConfig
 from rtmer.spotting.signal import MotionSignal, SignalFrame
 from rtmer.types import FaceCrop, FaceStatus, Frame, MotionState, SpotEvent
 
@@ -62,7 +64,7 @@ class Pipeline:
     def process(self, frame: Frame) -> FrameResult:
         times: dict[str, float] = {}
         t0 = time.perf_counter()
-        crop, status = self.tracker.update(frame)
+        crop, status = self.tracker.update(frame, hold_anchor=self.spotter.state != IDLE)
         times["face"] = 1000 * (time.perf_counter() - t0)
         if crop is None:
             self._engine, self._anchor = None, -1

