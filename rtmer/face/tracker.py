@@ -20,8 +20,9 @@ Per frame (DESIGN.md, FaceTracker):
    long videos did, near their apex): the new template is then an expressive face, and the crops
    after it differ from the face at rest for as long as the template lasts. So the caller can hold
    the anchor while it sees an expression under way (``update(frame, hold_anchor=True)``): the
-   pose test then waits for the first landmark frame after the hold; a failed registration still
-   re-anchors at once.
+   pose test then waits for the first landmark frame after the hold, and a registration that fails
+   even from fresh landmarks (which such a smile also does) gives way to the landmarks' transform
+   until the hold ends. A face the landmarks no longer find is lost all the same.
 4. Smoothing: a One-Euro filter (Casiez, Roussel & Vogel, CHI 2012) on the transform. Its cutoff
    rises with the speed of the crop, so a still face is smoothed hard and a moving one is followed
    with little lag: the lag of a first-order low-pass at cutoff f_c is v / (2 pi f_c), and with
@@ -169,8 +170,9 @@ class FaceTracker:
         """Track the face into ``frame``: its crop (None without a face) and the tracker's status.
 
         ``hold_anchor``: keep the current template even when the rigid landmarks have moved more
-        than ``reanchor_px`` from it (the caller sees an expression under way, which moves them
-        too); a lost face or a failed registration re-anchors all the same.
+        than ``reanchor_px`` from it or the registration fails (the caller sees an expression
+        under way, which does both): the crop then follows the landmarks. A face the landmarks do
+        not find is lost all the same.
         """
         image = frame.image
         if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
@@ -256,8 +258,13 @@ class FaceTracker:
                 return False
             m, inliers = self._registration.refine(bgr, self._landmark_transform(found))
             if inliers < cfg.min_inliers:
-                self._anchor(frame, bgr, found)
-                return True
+                if not hold_anchor:
+                    self._anchor(frame, bgr, found)
+                    return True
+                # A large expression pulls the template's points too (the face is still found):
+                # follow the landmarks until the hold ends rather than take the expressive face
+                # as the template.
+                m = self._landmark_transform(found)
         if found is not None:
             if not hold_anchor and _disagreement(found.points68, m, self._anchor_points) > cfg.reanchor_px:
                 self._anchor(frame, bgr, found)

