@@ -99,9 +99,9 @@ def _pretrain(args: argparse.Namespace, model: str, spec: Any, out: Path) -> dic
     from safetensors.torch import load_file, save_file
 
     from rtmer.commands.data import parse_sources
+    from rtmer.export.weights import state_tensors
     from rtmer.train.inputs import model_inputs
-    from rtmer.train.loop import fit
-    from rtmer.train.loso import RunConfig, build_model
+    from rtmer.train.loso import RunConfig, fit_fresh
     from rtmer.train.recipes import recipe
 
     path = out / "pretrain.safetensors"
@@ -115,13 +115,11 @@ def _pretrain(args: argparse.Namespace, model: str, spec: Any, out: Path) -> dic
     x = model_inputs(ck, model, spec, cache=args.cache, progress=not args.quiet)
     rec = recipe(model).with_overrides(epochs=args.pretrain_epochs)
     config = RunConfig(
-        model=model, recipe=rec, num_classes=len(ck.classes), seed=args.seed, options=_options(args.option)
-    )
-    torch.manual_seed(args.seed)
-    net = build_model(config)
-    fit(net, torch.from_numpy(x), torch.from_numpy(ck.labels.copy()), len(ck.classes), rec,
-        torch.Generator().manual_seed(args.seed), device=_device(args.device))  # fmt: skip
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+        model=model, recipe=rec, num_classes=len(ck.classes), seed=args.seed, device=_device(args.device),
+        options=_options(args.option),
+    )  # fmt: skip
+    fitted = fit_fresh(config, torch.from_numpy(x), torch.from_numpy(ck.labels.copy()), rec, args.seed)
+    state = state_tensors(fitted.net)
     save_file(state, str(path))
     return state
 
@@ -217,8 +215,7 @@ def _final(
 
     from rtmer.export.weights import save_weights
     from rtmer.features import FeatureSpec
-    from rtmer.train.loop import fit
-    from rtmer.train.loso import build_model
+    from rtmer.train.loso import fit_fresh
     from rtmer.weights import SYNTHETIC_STATEMENT, WeightCard
 
     rec = config.recipe
@@ -227,10 +224,8 @@ def _final(
         rec = (
             replace(rec, stage2_epochs=chosen) if rec.strategy == "two_stage" else replace(rec, epochs=chosen)
         )
-    torch.manual_seed(config.seed)
-    net = build_model(config, init)
-    fitted = fit(net, torch.from_numpy(x), torch.from_numpy(labelled.labels.copy()), config.num_classes, rec,
-                 torch.Generator().manual_seed(config.seed), device=config.device)  # fmt: skip
+    labels = torch.from_numpy(labelled.labels.copy())
+    fitted = fit_fresh(config, torch.from_numpy(x), labels, rec, config.seed, init)
     synthetic = {c.dataset for c in labelled.clips} == {"synthetic"}
     name = args.name or f"{args.model}-{'synthetic' if synthetic else labelled.protocol.name}"
     composite = scores["composite"]

@@ -16,9 +16,16 @@ from rtmer.models import registry
 from rtmer.weights import WeightCard, write_card
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from rtmer.models.aggregation import ClipSVM
+
+
+def state_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model``'s state as safetensors takes it: on the CPU, contiguous, each tensor its own copy
+    (safetensors refuses tensors that share memory)."""
+    return {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
 
 
 def save_weights(
@@ -48,10 +55,7 @@ def save_weights(
     folder.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     files = {"torch": f"{stem}.safetensors", "onnx": f"{stem}.onnx"}
-    # safetensors refuses tensors that share memory; each state tensor is written on its own.
-    save_file(
-        {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, folder / files["torch"]
-    )
+    save_file(state_tensors(model), folder / files["torch"])
     export_onnx(model, spec, folder / files["onnx"])
     if svm is not None:
         files["svm"] = f"{stem}.svm.json"

@@ -128,6 +128,22 @@ def build_model(config: RunConfig, init: dict[str, torch.Tensor] | None = None) 
     return model
 
 
+def fit_fresh(
+    config: RunConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    recipe: Recipe,
+    seed: int,
+    init: dict[str, torch.Tensor] | None = None,
+    on_epoch: Callable[[int, Fitted], None] | None = None,
+) -> Fitted:
+    """A fresh model of the run (initialised and trained from ``seed``) fitted on ``(x, y)``."""
+    torch.manual_seed(seed)
+    model = build_model(config, init)
+    gen = torch.Generator().manual_seed(seed)
+    return fit(model, x, y, config.num_classes, recipe, gen, device=config.device, on_epoch=on_epoch)
+
+
 def fold_seed(seed: int, fold_index: int) -> int:
     return seed * 100_003 + fold_index
 
@@ -149,11 +165,8 @@ def train_fold(
     val_scores: list[float] = []
     if config.epoch_choice == "validation":
         fit_idx, val_idx = validation_split(train, list(subjects), config.val_fraction, s)
-        torch.manual_seed(s)
-        model = build_model(config, init)
-        gen = torch.Generator().manual_seed(s)
-        fit(
-            model, x[fit_idx], y_t[fit_idx], k, recipe, gen, device=config.device,
+        fit_fresh(
+            config, x[fit_idx], y_t[fit_idx], recipe, s, init,
             on_epoch=lambda _e, f: val_scores.append(uf1_of(f, x[val_idx], y[val_idx], k, config.device)),
         )  # fmt: skip
         # The first epoch with the best validation UF1; for two-stage models it counts temporal epochs.
@@ -163,11 +176,7 @@ def train_fold(
             if recipe.strategy == "two_stage"
             else replace(recipe, epochs=best)
         )
-    torch.manual_seed(s)
-    model = build_model(config, init)
-    fitted = fit(
-        model, x[train], y_t[train], k, recipe, torch.Generator().manual_seed(s), device=config.device
-    )
+    fitted = fit_fresh(config, x[train], y_t[train], recipe, s, init)
     epochs = recipe.stage2_epochs if recipe.strategy == "two_stage" else recipe.epochs
     return fitted, epochs, tuple(val_scores)
 
@@ -205,6 +214,8 @@ def _run_fold(
     """One fold end to end; runs in this process or a worker (``inputs`` then a .npy path)."""
     from safetensors.torch import save_file
 
+    from rtmer.export.weights import state_tensors
+
     if threads is not None:
         torch.set_num_threads(threads)
     x_np = np.load(inputs) if isinstance(inputs, str) else inputs
@@ -220,7 +231,7 @@ def _run_fold(
     record = FoldRecord(name, int(train.size), int(test.size), epochs, val, time.perf_counter() - start)
     if out is not None:
         meta_path, weights_path = _fold_paths(out, fold_index, name)
-        state = {k: v.detach().cpu().contiguous() for k, v in fitted.net.state_dict().items()}
+        state = state_tensors(fitted.net)
         _write_atomic(weights_path, lambda p: save_file(state, str(p)))
         meta = {
             "config": config.key(),
