@@ -5,7 +5,7 @@ Per frame (DESIGN.md, FaceTracker):
    new *anchor*: its motion crop (:data:`rtmer.face.align.MOTION`, from the eye centres and nose)
    becomes the template every later crop is registered to.
 2. Tracking: every ``landmark_every`` frames the backend's cheaper ``track`` re-measures the
-   landmarks (FaceMesh in streaming mode); every frame the transform is refined by registering
+   landmarks (dlib: the predictor on the previous box, checked by a local detection); every frame the transform is refined by registering
    the crop to the anchor's template (:class:`rtmer.face.align.TemplateRegistration`), starting
    from the previous frame's transform. Landmarks repeat to about 1 % of the inter-ocular
    distance (0.5 px in a 128 px crop); the registration to a few hundredths of a pixel, and it
@@ -50,7 +50,14 @@ import numpy as np
 
 from rtmer.errors import InputError
 from rtmer.face import align
-from rtmer.face.landmarks import LandmarkBackend, Landmarks, MediaPipeBackend, landmark_box
+from rtmer.face.landmarks import (
+    LandmarkBackend,
+    Landmarks,
+    check_backend_name,
+    check_face_crop,
+    landmark_box,
+    open_landmarks,
+)
 from rtmer.types import FaceCrop, FaceState, FaceStatus, Frame
 
 #: 0-based landmarks that expressions move least: the eye corners (37, 40, 43, 46) and the nose
@@ -70,6 +77,9 @@ class TrackerConfig:
     crop before the face is re-anchored.
     min_cutoff (Hz), beta (per crop pixel), d_cutoff (Hz): the One-Euro filter; beta = 0 with a
     large min_cutoff disables smoothing.
+    face_backend: the landmark backend the tracker opens when it is given none ("dlib",
+    "mediapipe"; "": ``RTMER_FACE_BACKEND``, else dlib); face_crop: "detect", or "full" for
+    frames that are a tight crop of the face (:mod:`rtmer.face.landmarks`).
     """
 
     crop: align.CropSpec = align.MOTION
@@ -79,8 +89,13 @@ class TrackerConfig:
     min_cutoff: float = 1.0
     beta: float = 5.0
     d_cutoff: float = 10.0
+    face_backend: str = ""
+    face_crop: str = "detect"
 
     def __post_init__(self) -> None:
+        if self.face_backend:
+            check_backend_name(self.face_backend)
+        check_face_crop(self.face_crop)
         if self.landmark_every < 1:
             raise InputError(f"landmark_every must be >= 1, got {self.landmark_every}")
         if not 0.0 <= self.min_inliers <= 1.0:
@@ -135,14 +150,19 @@ def _alpha(te: float, cutoff: float) -> float:
 class FaceTracker:
     """Aligned face crops from a stream of frames (see the module docstring).
 
-    ``backend`` defaults to a :class:`MediaPipeBackend`, which the tracker then owns and closes.
+    ``backend`` defaults to the config's ``face_backend`` (:func:`rtmer.face.open_landmarks`),
+    which the tracker then owns and closes.
     Frames are BGR (H x W x 3) or gray (H x W) uint8; crops keep the frame's channels.
     """
 
     def __init__(self, backend: LandmarkBackend | None = None, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
         self._owns_backend = backend is None
-        self.backend: LandmarkBackend = MediaPipeBackend() if backend is None else backend
+        self.backend: LandmarkBackend = (
+            open_landmarks(self.config.face_backend or None, face_crop=self.config.face_crop)
+            if backend is None
+            else backend
+        )
         self._filter = OneEuroTransform(
             self.config.crop.size, self.config.min_cutoff, self.config.beta, self.config.d_cutoff
         )

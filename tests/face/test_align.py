@@ -8,7 +8,7 @@ import pytest
 
 from rtmer.errors import InputError
 from rtmer.face import align, regions
-from rtmer.face.landmarks import MediaPipeBackend
+from rtmer.face.landmarks import LandmarkBackend, open_landmarks
 
 
 def similarity(angle_deg: float, scale: float, tx: float, ty: float, centre: tuple) -> np.ndarray:
@@ -144,7 +144,7 @@ CASES = [  # rotation (deg), scale, translation (px) of the 512 x 512 astronaut 
 
 
 @pytest.fixture(scope="module")
-def reference(backend: MediaPipeBackend, astronaut: np.ndarray) -> dict[str, np.ndarray]:
+def reference(backend: LandmarkBackend, astronaut: np.ndarray) -> dict[str, np.ndarray]:
     found = backend.detect(astronaut)
     assert found is not None
     m = align.MOTION.transform(found.points68)
@@ -158,7 +158,7 @@ def reference(backend: MediaPipeBackend, astronaut: np.ndarray) -> dict[str, np.
 
 @pytest.mark.parametrize("case", CASES, ids=[f"rot{a}_s{s}_t{x},{y}" for a, s, x, y in CASES])
 def test_aligned_crops_match_under_known_transforms(
-    backend: MediaPipeBackend, astronaut: np.ndarray, reference: dict[str, np.ndarray], case: tuple
+    backend: LandmarkBackend, astronaut: np.ndarray, reference: dict[str, np.ndarray], case: tuple
 ) -> None:
     """The same face points land on the same crop pixels whatever the head's similarity.
 
