@@ -48,7 +48,7 @@ import numpy as np
 from rtmer import __version__, motion
 from rtmer.errors import DatasetError, InputError
 from rtmer.face import align
-from rtmer.face.landmarks import LandmarkBackend, MediaPipeBackend
+from rtmer.face.landmarks import LandmarkBackend, open_landmarks
 from rtmer.face.regions import eye_mask
 from rtmer.models import registry
 from rtmer.motion import Impl, Tvl1Settings
@@ -231,15 +231,16 @@ _backend_lock = threading.Lock()
 def detect_landmarks(image: np.ndarray, backend: LandmarkBackend | None = None) -> np.ndarray:
     """The 68 landmarks of the face in ``image`` (uint8 gray or BGR), (68, 2) float64 frame pixels.
 
-    ``backend`` defaults to one shared :class:`rtmer.face.MediaPipeBackend`, built on first use;
-    calls to it are serialised (MediaPipe graphs are not re-entrant). No face: InputError.
+    ``backend`` defaults to one shared backend of :func:`rtmer.face.open_landmarks`, built on first
+    use; calls to it are serialised (backends keep tracking state and MediaPipe graphs are not
+    re-entrant). No face: InputError.
     """
     global _default_backend
     bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
     if backend is None:
         with _backend_lock:
             if _default_backend is None:
-                _default_backend = MediaPipeBackend()
+                _default_backend = open_landmarks()
             found = _default_backend.detect(bgr)
     else:
         found = backend.detect(bgr)

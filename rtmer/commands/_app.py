@@ -13,6 +13,20 @@ if TYPE_CHECKING:
     from rtmer.config import PipelineConfig
 
 
+def add_face_args(p: argparse.ArgumentParser) -> None:
+    """The face front end's flags (``[tracker] face_backend`` / ``face_crop`` in a config file)."""
+    p.add_argument(
+        "--face-backend",
+        choices=("dlib", "mediapipe"),
+        help="face landmarks: dlib (default) or mediapipe (the rtmer[mediapipe] extra)",
+    )
+    p.add_argument(
+        "--face-crop",
+        choices=("detect", "full"),
+        help="detect: find the face (default); full: every frame is a tight face crop (CASME II Cropped)",
+    )
+
+
 def add_run_args(p: argparse.ArgumentParser) -> None:
     """The flags every run command takes; each overrides its config-file setting when given."""
     p.add_argument("--config", metavar="FILE.toml", help="settings file (rtmer config show prints one)")
@@ -38,18 +52,25 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
         help="no overlay window (headless; also the fallback when no display is available)",
     )
     p.add_argument("--quiet", action="store_const", const=True, help="print only the summary")
+    add_face_args(p)
+    p.add_argument("--verbose", action="store_true", help="let third-party libraries' log lines through")
 
 
 def config_from_args(args: argparse.Namespace, **extra: object) -> PipelineConfig:
     """The config file (``--config``) with the flags given on top; ``extra``: more
     ``section__key`` values (``capture__fps=200``) from the command's own flags."""
     from rtmer.config import load_config, with_overrides
+    from rtmer.logs import set_verbose
 
+    if args.verbose:
+        set_verbose(True)
     flags = {
         "classifier.model": args.model,
         "classifier.backend": args.backend,
         "classifier.threads": args.threads,
         "tracker.landmark_every": args.landmark_every,
+        "tracker.face_backend": args.face_backend,
+        "tracker.face_crop": args.face_crop,
         "output.events": args.events,
         "output.save": args.save,
         "output.window": args.window,
@@ -112,4 +133,4 @@ def run(runner: Runner) -> RunSummary:
     return summary
 
 
-__all__ = ["add_run_args", "config_from_args", "make_runner", "run"]
+__all__ = ["add_face_args", "add_run_args", "config_from_args", "make_runner", "run"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rtmer.commands._app import add_face_args
 from rtmer.errors import InputError
 
 
@@ -87,27 +88,32 @@ def _truth(path: str | None) -> list[tuple[int, int, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from rtmer.app.pipeline import Pipeline
-    from rtmer.capture.sources import VideoSource
+    from rtmer.app.sources import open_file
+    from rtmer.face.tracker import FaceTracker, TrackerConfig
+    from rtmer.logs import set_verbose
     from rtmer.types import SpotEvent
 
+    if args.verbose:
+        set_verbose(True)
     source = Path(args.source)
-    if not source.is_file():
-        raise InputError(f"{source}: no such video file")
-    fps = args.fps
-    if fps is None:
-        import cv2
-
-        cap = cv2.VideoCapture(str(source))
-        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-        cap.release()
-        if fps <= 0:
-            raise InputError(f"{source}: cannot read its frame rate; give --fps")
+    frames_in = open_file(source, fps=args.fps)
+    fps = frames_in.info.fps
+    if not fps > 0:
+        frames_in.close()
+        raise InputError(f"{source}: cannot read its frame rate; give --fps")
+    try:
+        tracker = FaceTracker(
+            config=TrackerConfig(face_backend=args.face_backend or "", face_crop=args.face_crop or "detect")
+        )
+    except BaseException:
+        frames_in.close()
+        raise
     events_out = open(args.events, "w", encoding="utf-8") if args.events else None  # noqa: SIM115
     rows: list[tuple[int, float, float]] = []
     final: list[SpotEvent] = []
     frames = 0
     try:
-        with Pipeline(fps) as pipe, VideoSource(source, fps=fps) as frames_in:
+        with Pipeline(fps, tracker=tracker) as pipe, frames_in:
             for r in pipe.run(frames_in):
                 emitted = [r] if isinstance(r, SpotEvent) else list(r.events)
                 if not isinstance(r, SpotEvent):
@@ -128,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
         if events_out:
             events_out.close()
     if frames == 0:
-        raise InputError(f"{source}: no frame could be decoded; is it a video OpenCV can read?")
+        raise InputError(
+            f"{source}: no frame could be decoded; is it a video or image folder OpenCV can read?"
+        )
     if args.plot and rows:
         arr = np.array(rows)
         spotted = [(e.onset, e.offset, e.kind) for e in final if e.offset is not None]
@@ -143,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="find expressions (onset, apex, offset) in a video, causally, as live",
         description="Run the face tracker, the motion engine and the streaming apex spotter over a video.",
     )
-    p.add_argument("source", help="a video file")
+    p.add_argument("source", help="a video file, or a folder of frames (needs --fps)")
     p.add_argument(
         "--events", metavar="OUT.jsonl", help="write each event as one JSON line when it is emitted"
     )
@@ -153,4 +161,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--truth", metavar="GT.csv", help="ground truth to draw on the plot (rtmer synth's CSV)")
     p.add_argument("--fps", type=float, help="the source's frame rate (default: what the container says)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    add_face_args(p)
+    p.add_argument("--verbose", action="store_true", help="let third-party libraries' log lines through")
     p.set_defaults(handler=run)

@@ -227,7 +227,12 @@ def _unscale(box: Box, scale: float, ox: float, oy: float) -> Box:
     (pixel centres at integer coordinates in both)."""
     x0, y0, x1, y1 = box
     s = 1.0 / scale
-    return ((x0 - ox + 0.5) * s - 0.5, (y0 - oy + 0.5) * s - 0.5, (x1 - ox + 0.5) * s - 0.5, (y1 - oy + 0.5) * s - 0.5)
+    return (
+        (x0 - ox + 0.5) * s - 0.5,
+        (y0 - oy + 0.5) * s - 0.5,
+        (x1 - ox + 0.5) * s - 0.5,
+        (y1 - oy + 0.5) * s - 0.5,
+    )
 
 
 def _relation(box: Box, points_box: Box) -> tuple[float, float, float, float]:

@@ -148,7 +148,9 @@ def shifted(found: Landmarks, dx: float, dy: float, scale: float = 1.0) -> Landm
     x0, y0, x1, y1 = found.box
     (bx0, by0), (bx1, by1) = move(np.array([[x0, y0], [x1, y1]], np.float32))
     mesh = None if found.mesh is None else move(found.mesh)
-    return Landmarks(move(found.points68), mesh, (float(bx0), float(by0), float(bx1), float(by1)), found.score)
+    return Landmarks(
+        move(found.points68), mesh, (float(bx0), float(by0), float(bx1), float(by1)), found.score
+    )
 
 
 def near(box: Box, previous: Box) -> bool:

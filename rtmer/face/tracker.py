@@ -5,11 +5,12 @@ Per frame (DESIGN.md, FaceTracker):
    new *anchor*: its motion crop (:data:`rtmer.face.align.MOTION`, from the eye centres and nose)
    becomes the template every later crop is registered to.
 2. Tracking: every ``landmark_every`` frames the backend's cheaper ``track`` re-measures the
-   landmarks (dlib: the predictor on the previous box, checked by a local detection); every frame the transform is refined by registering
-   the crop to the anchor's template (:class:`rtmer.face.align.TemplateRegistration`), starting
-   from the previous frame's transform. Landmarks repeat to about 1 % of the inter-ocular
-   distance (0.5 px in a 128 px crop); the registration to a few hundredths of a pixel, and it
-   follows the head between landmark frames.
+   landmarks (dlib: the predictor in the previous face's box, confirmed by a local detection);
+   every frame the transform is refined by registering the crop to the anchor's template
+   (:class:`rtmer.face.align.TemplateRegistration`), starting from the previous frame's
+   transform. Landmarks repeat to about 1 % of the inter-ocular distance (0.5 px in a 128 px
+   crop); the registration to a few hundredths of a pixel, and it follows the head between
+   landmark frames.
 3. Re-anchoring: when the registration fails (too few points agree) even from the landmarks'
    transform, or the registered transform puts the rigid landmarks (eye corners, nose bridge)
    more than ``reanchor_px`` from where they were in the anchor's crop (the head turned or tilted

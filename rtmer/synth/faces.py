@@ -3,7 +3,7 @@
 Nothing is downloaded at run time: the built-in default is ``skimage.data.astronaut()`` (Eileen
 Collins, NASA, public domain), which ships inside scikit-image. ``folder`` takes any folder of
 neutral frontal face photos (users can synthesise from their own faces). Landmarks come from
-rtmer's face landmark backend (MediaPipe FaceMesh reduced to the 68 iBUG points).
+rtmer's default face landmark backend (dlib's 68 iBUG points).
 """
 
 from __future__ import annotations
@@ -21,16 +21,19 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def _landmarked(named: Iterable[tuple[str, np.ndarray]]) -> tuple[list[BaseFace], list[str]]:
-    from rtmer.face.landmarks import MediaPipeBackend
+    from rtmer.face.landmarks import open_landmarks
 
     faces, rejected = [], []
-    with MediaPipeBackend() as backend:
+    backend = open_landmarks()
+    try:
         for name, image in named:
             found = backend.detect(image)
             if found is None:
                 rejected.append(name)
             else:
                 faces.append(BaseFace(name, image, found.points68.astype(np.float32)))
+    finally:
+        backend.close()
     return faces, rejected
 
 
@@ -40,7 +43,9 @@ def default_faces() -> list[BaseFace]:
 
     faces, _ = _landmarked([("astronaut", cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))])
     if not faces:
-        raise InputError("no face found in skimage.data.astronaut(): is the mediapipe install complete?")
+        raise InputError(
+            "no face found in skimage.data.astronaut(): is the face backend's install complete (rtmer info)?"
+        )
     return faces
 
 

@@ -34,6 +34,7 @@ PACKAGES = (
     "scikit-learn",
     "onnxruntime",
     "mediapipe",
+    "dlib-bin",
     "safetensors",
 )
 

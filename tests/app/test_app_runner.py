@@ -234,7 +234,7 @@ def test_classifier_runs_exported_weights_on_onnx_runtime(demo_frames, tmp_path:
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnxruntime")
     from rtmer.export.weights import save_weights
-    from rtmer.face.landmarks import MediaPipeBackend
+    from rtmer.face.landmarks import open_landmarks
     from rtmer.features import DictFrames, detect_landmarks
     from rtmer.models import registry
     from rtmer.types import SpotEvent
@@ -246,8 +246,11 @@ def test_classifier_runs_exported_weights_on_onnx_runtime(demo_frames, tmp_path:
     card = save_weights(spec.build().eval(), card)
     t = truth[0]
     event = SpotEvent(0, t.onset, t.apex, None, 0.0, 0.0, None, "micro", 1.0, (), t.apex + 2)
-    with MediaPipeBackend() as lm:
+    lm = open_landmarks()
+    try:
         landmarks = detect_landmarks(images[t.onset], lm)
+    finally:
+        lm.close()
     clf = Classifier.open(card.path, "onnx")
     try:
         assert clf.backend.name == "onnx" and not clf.needs_offset(event)

@@ -8,7 +8,7 @@ import pytest
 
 from rtmer.errors import InputError
 from rtmer.face import align, regions
-from rtmer.face.landmarks import LandmarkBackend, open_landmarks
+from rtmer.face.landmarks import LandmarkBackend
 
 
 def similarity(angle_deg: float, scale: float, tx: float, ty: float, centre: tuple) -> np.ndarray:

@@ -114,7 +114,9 @@ def test_track_follows_a_shift(backend: LandmarkBackend, astronaut: np.ndarray, 
     np.testing.assert_allclose(shift, (6, -4), atol=1.0)
 
 
-def test_track_finds_no_face_where_it_left(backend: LandmarkBackend, astronaut: np.ndarray, found: Landmarks) -> None:
+def test_track_finds_no_face_where_it_left(
+    backend: LandmarkBackend, astronaut: np.ndarray, found: Landmarks
+) -> None:
     """The face moved far away (or left): tracking from its old place reports it gone."""
     moved = cv2.warpAffine(astronaut, np.array([[1.0, 0, -230], [0, 1.0, 260]]), (512, 512))
     assert backend.track(moved, found) is None
