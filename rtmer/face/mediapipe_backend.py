@@ -8,7 +8,8 @@ mode (its own ROI from the previous frame's mesh) while tracking. The 468 points
 68 by :data:`MESH_TO_68`.
 
 This is the only module that imports ``mediapipe``, and only when a MediaPipe backend is built;
-its TensorFlow Lite and absl start-up lines are kept off the terminal unless ``--verbose``.
+the lines its TensorFlow Lite and absl print are kept off the terminal while a backend is open,
+unless ``--verbose`` (:mod:`rtmer.logs`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rtmer.face.landmarks import (
     pad_for_detection,
     shifted,
 )
-from rtmer.logs import quiet_native_output
+from rtmer.logs import hold_native_quiet
 
 #: The mediapipe release rtmer is built against (see the module docstring).
 MEDIAPIPE_REQUIREMENT = "mediapipe==0.10.21"
@@ -79,8 +80,7 @@ def mesh_to_68(mesh: np.ndarray) -> np.ndarray:
 
 def _import_mediapipe() -> Any:
     try:
-        with quiet_native_output():
-            return importlib.import_module("mediapipe")
+        return importlib.import_module("mediapipe")
     except ImportError as exc:
         raise MissingDependencyError(
             f"the mediapipe face backend needs {MEDIAPIPE_REQUIREMENT} (Python <= 3.12, numpy < 2): "
@@ -118,21 +118,27 @@ class MediaPipeBackend:
     ) -> None:
         self.face_crop = check_face_crop(face_crop)
         self.min_face = float(min_face)
+        self._release_quiet = hold_native_quiet()
+        try:
+            self._open(min_detection_confidence, min_tracking_confidence, refine_landmarks)
+        except BaseException:
+            self._release_quiet()
+            raise
+
+    def _open(self, min_detection_confidence: float, min_tracking_confidence: float, refine: bool) -> None:
         mp = _import_mediapipe()
         solutions = mp.solutions
         options = dict(
             max_num_faces=1,
-            refine_landmarks=refine_landmarks,
+            refine_landmarks=refine,
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
-        with quiet_native_output():
-            self._detector = solutions.face_detection.FaceDetection(
-                model_selection=0, min_detection_confidence=min_detection_confidence
-            )
-            self._static = solutions.face_mesh.FaceMesh(static_image_mode=True, **options)
-            self._stream = solutions.face_mesh.FaceMesh(static_image_mode=False, **options)
-        self._started: set[int] = set()
+        self._detector = solutions.face_detection.FaceDetection(
+            model_selection=0, min_detection_confidence=min_detection_confidence
+        )
+        self._static = solutions.face_mesh.FaceMesh(static_image_mode=True, **options)
+        self._stream = solutions.face_mesh.FaceMesh(static_image_mode=False, **options)
 
     def detect(self, image_bgr: np.ndarray) -> Landmarks | None:
         rgb = cv2.cvtColor(check_image(image_bgr), cv2.COLOR_BGR2RGB)
@@ -167,8 +173,11 @@ class MediaPipeBackend:
         return None
 
     def close(self) -> None:
-        for graph in (self._detector, self._static, self._stream):
-            graph.close()
+        try:
+            for graph in (self._detector, self._static, self._stream):
+                graph.close()
+        finally:
+            self._release_quiet()
 
     def __enter__(self) -> MediaPipeBackend:
         return self
@@ -176,18 +185,9 @@ class MediaPipeBackend:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _process(self, graph: Any, rgb: np.ndarray) -> Any:
-        # A graph logs its TensorFlow Lite delegate and feedback-manager lines on its first run.
-        if id(graph) in self._started:
-            return graph.process(rgb)
-        with quiet_native_output():
-            result = graph.process(rgb)
-        self._started.add(id(graph))
-        return result
-
     def _detect(self, rgb: np.ndarray) -> Landmarks | None:
         h, w = rgb.shape[:2]
-        found = self._process(self._detector, rgb).detections
+        found = self._detector.process(rgb).detections
         if not found:
             return None
         best = max(found, key=lambda d: d.score[0])
@@ -204,7 +204,7 @@ class MediaPipeBackend:
         return Landmarks(mesh_to_68(mesh), mesh, box, float(best.score[0]))
 
     def _mesh(self, graph: Any, rgb: np.ndarray) -> np.ndarray | None:
-        faces = self._process(graph, rgb).multi_face_landmarks
+        faces = graph.process(rgb).multi_face_landmarks
         if not faces:
             return None
         h, w = rgb.shape[:2]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -11,6 +14,7 @@ import pytest
 from rtmer import cli
 from rtmer.app import demo
 from rtmer.errors import InputError
+from rtmer.face.landmarks import default_backend_name
 
 
 def _records(path: Path) -> list[dict]:
@@ -204,3 +208,49 @@ def test_replay_classifies_a_real_face_with_the_shipped_weights(feat_data: Path,
     assert set(record["probabilities"]) == set(card.classes) and record["class"] in card.classes
     assert sum(record["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert record["latency_ms"] > 0
+
+
+#: What third-party native start-up output looks like (TensorFlow Lite, absl/glog, OpenCV's loader).
+_FOREIGN = re.compile(r"^(INFO: |WARNING: |[IWEF]\d{4} |\[ WARN:|\[ERROR:)|XNNPACK|absl::|TensorFlow")
+
+
+def _replay_lines(video: Path, *flags: str) -> list[str]:
+    """Every line ``rtmer replay`` prints (stdout and stderr, at the file-descriptor level)."""
+    cmd = [sys.executable, "-m", "rtmer", "replay", str(video), "--model", "none", "--no-window", *flags]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
+    return (proc.stdout + proc.stderr).splitlines()
+
+
+def test_replay_prints_rtmer_lines_only(feat_data: Path) -> None:
+    """Quiet by default: no third-party log line; with --verbose, MediaPipe's start-up lines come
+    through (the pattern is checked against them where that backend runs)."""
+    lines = _replay_lines(feat_data / "single_face.mp4")
+    assert [line for line in lines if _FOREIGN.search(line)] == []
+    assert any(line.startswith("summary: 72 frames") for line in lines)
+    if default_backend_name() == "mediapipe":
+        verbose = _replay_lines(feat_data / "single_face.mp4", "--verbose")
+        assert any(_FOREIGN.search(line) for line in verbose)
+
+
+def test_spot_takes_a_folder_of_frames(feat_data: Path, tmp_path: Path, capsys) -> None:
+    """``rtmer spot FOLDER --fps N`` as the README says; a folder without --fps is one error line."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(feat_data / "single_face.mp4"))
+    n = 0
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        cv2.imwrite(str(folder / f"frame{n}.png"), image)
+        n += 1
+    cap.release()
+    events = tmp_path / "e.jsonl"
+    assert cli.main(["spot", str(folder), "--fps", "30", "--events", str(events)]) == 0
+    out = capsys.readouterr().out
+    assert f"{n} frames at 30 fps" in out
+    records = _records(events)
+    assert len({r["event_id"] for r in records}) == 1 and records[0]["kind"] == "macro"
+    assert abs(records[0]["apex"] - 43) <= 5  # frame10 sorts after frame9: natural order
+    assert cli.main(["spot", str(folder)]) == 2
+    assert "image folder: give its frame rate (--fps)" in capsys.readouterr().err

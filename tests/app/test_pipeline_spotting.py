@@ -118,4 +118,4 @@ def test_spot_command(tmp_path, capsys) -> None:
     assert len(lines) == 1 and lines[0]["kind"] == "macro" and lines[0]["stage"] == "apex"
     assert plot.stat().st_size > 1000
     assert cli.main(["spot", str(tmp_path / "missing.mp4")]) == 2
-    assert "no such video file" in capsys.readouterr().err
+    assert "missing.mp4 does not exist; give a video file or a folder of frames" in capsys.readouterr().err
