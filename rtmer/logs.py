@@ -60,7 +60,8 @@ def hold_native_quiet() -> Callable[[], None]:
             rebound = None
             previous = sys.stderr
             if _writes_to_fd2(previous):
-                rebound = os.fdopen(os.dup(fd), "w", buffering=1, encoding=previous.encoding, errors="replace")
+                encoding = previous.encoding
+                rebound = os.fdopen(os.dup(fd), "w", buffering=1, encoding=encoding, errors="replace")
                 sys.stderr = rebound
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 2)
