@@ -11,9 +11,11 @@ a millisecond, the HOG detector tens of milliseconds over a whole frame. So:
   detector's 80-pixel window, then fits the 68 points on the full-resolution frame in the box
   found there (scaled back);
 - ``track`` places the predictor's box from the previous landmarks (the box-to-landmarks relation
-  of the last detection) and checks that a face is still there with the detector run on a small
-  window around it only, at a lower threshold than a fresh detection needs (hysteresis: a face
-  being tracked is not dropped for a weak frame, a background is not taken for a face).
+  of the last detection) and, unless told not to (``confirm=False``), checks that a face is still
+  there with the detector run on a small window around it only, at a lower threshold than a fresh
+  detection needs (hysteresis: a face being tracked is not dropped for a weak frame, a background
+  is not taken for a face). The check costs about as much as the predictor, so the tracker asks
+  for it on every other landmark frame and after every failed registration.
 
 The predictor's points are whole pixels (dlib rounds them); the tracker's registration to its
 template, not the landmarks, gives the crops their sub-pixel stability.
@@ -47,9 +49,9 @@ DLIB_REQUIREMENTS = "dlib-bin face-recognition-models"
 WINDOW = 80
 #: The verification window scales the face to this width (a little over WINDOW, so the face may
 #: shrink by a tenth between two checks and still fill a window).
-VERIFY_FACE_PX = 90
+VERIFY_FACE_PX = 84
 #: Margin around the expected box searched by the verification, per side, in box widths.
-VERIFY_MARGIN = 0.25
+VERIFY_MARGIN = 0.12
 #: A tight crop is searched (padded) at this size of its shorter side: the face then spans about
 #: a hundred pixels, above the window and far below the crop's own resolution.
 TIGHT_SEARCH_PX = 128
@@ -142,10 +144,10 @@ class DlibBackend:
         self._relation = _relation(hit[0], landmark_box(found.points68))
         return found
 
-    def track(self, image_bgr: np.ndarray, previous: Landmarks) -> Landmarks | None:
+    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
         gray = cv2.cvtColor(check_image(image_bgr), cv2.COLOR_BGR2GRAY)
         box = _apply_relation(self._relation, landmark_box(previous.points68))
-        if self.face_crop == "full":
+        if self.face_crop == "full" or not confirm:
             return self._fit(gray, box, previous.score)
         score = self._verify(gray, box)
         if score is None:

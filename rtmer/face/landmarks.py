@@ -68,12 +68,14 @@ class LandmarkBackend(Protocol):
 
     ``detect`` searches the whole image (first frame, re-acquisition): slow, stateless. ``track``
     follows the face given the previous frame's landmarks (cheaper; a backend may keep state of its
-    own, such as FaceMesh's ROI). Both return None when there is no face; neither raises for that.
+    own, such as FaceMesh's ROI); ``confirm=False`` lets a backend whose presence check is a
+    separate cost skip it (the caller still follows the face by other means). Both return None
+    when there is no face; neither raises for that.
     """
 
     def detect(self, image_bgr: np.ndarray) -> Landmarks | None: ...
 
-    def track(self, image_bgr: np.ndarray, previous: Landmarks) -> Landmarks | None: ...
+    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None: ...
 
     def close(self) -> None: ...
 

@@ -158,7 +158,9 @@ class MediaPipeBackend:
                 found = shifted(found, -ox, -oy)
         return found
 
-    def track(self, image_bgr: np.ndarray, previous: Landmarks) -> Landmarks | None:
+    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
+        # FaceMesh confirms the face itself (min_tracking_confidence) at no extra cost: ``confirm``
+        # changes nothing here.
         rgb = cv2.cvtColor(check_image(image_bgr), cv2.COLOR_BGR2RGB)
         for graph in (self._stream, self._static):
             # The streaming graph starts from its own last mesh, which may be stale (another

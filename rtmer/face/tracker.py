@@ -78,6 +78,9 @@ class TrackerConfig:
     crop before the face is re-anchored.
     min_cutoff (Hz), beta (per crop pixel), d_cutoff (Hz): the One-Euro filter; beta = 0 with a
     large min_cutoff disables smoothing.
+    confirm_every: ask the backend to confirm the face (dlib: a local detection, about the
+    predictor's cost again) on every N-th landmark frame; always after a failed registration,
+    which is what a cut or a face leaving the view causes first.
     face_backend: the landmark backend the tracker opens when it is given none ("dlib",
     "mediapipe"; "": ``RTMER_FACE_BACKEND``, else dlib); face_crop: "detect", or "full" for
     frames that are a tight crop of the face (:mod:`rtmer.face.landmarks`).
@@ -90,6 +93,7 @@ class TrackerConfig:
     min_cutoff: float = 1.0
     beta: float = 5.0
     d_cutoff: float = 10.0
+    confirm_every: int = 2
     face_backend: str = ""
     face_crop: str = "detect"
 
@@ -99,6 +103,8 @@ class TrackerConfig:
         check_face_crop(self.face_crop)
         if self.landmark_every < 1:
             raise InputError(f"landmark_every must be >= 1, got {self.landmark_every}")
+        if self.confirm_every < 1:
+            raise InputError(f"confirm_every must be >= 1, got {self.confirm_every}")
         if not 0.0 <= self.min_inliers <= 1.0:
             raise InputError(f"min_inliers must be in [0, 1], got {self.min_inliers}")
         if self.min_cutoff <= 0 or self.d_cutoff <= 0 or self.beta < 0:
@@ -248,6 +254,7 @@ class FaceTracker:
         self._landmarks, self._landmarks_crop, self._raw = found, crop_points, m
         self._anchor_points = crop_points
         self._anchor_index, self._since_landmarks, self._inliers = frame.index, 0, 1.0
+        self._measured = 0
         self._filter.reset()
 
     def _landmark_transform(self, found: Landmarks) -> np.ndarray:
@@ -256,25 +263,29 @@ class FaceTracker:
         blinks and squints, the eye corners and the nose bridge much less)."""
         return align.fit_similarity(found.points68[RIGID_POINTS], self._anchor_points[RIGID_POINTS])
 
-    def _measure(self, bgr: np.ndarray) -> Landmarks | None:
+    def _measure(self, bgr: np.ndarray, confirm: bool) -> tuple[Landmarks | None, bool]:
+        """Fresh landmarks (None: the face is gone) and whether the backend confirmed the face."""
         assert self._landmarks is not None  # only called while following a face
         self._since_landmarks = 0
-        return self.backend.track(bgr, self._landmarks)
+        self._measured += 1
+        confirm = confirm or self._measured % self.config.confirm_every == 0
+        return self.backend.track(bgr, self._landmarks, confirm=confirm), confirm
 
     def _follow(self, frame: Frame, bgr: np.ndarray, hold_anchor: bool) -> bool:
         """Register the frame to the anchor; False when the face is gone."""
         assert self._registration is not None  # only called while following a face
         cfg = self.config
         self._since_landmarks += 1
-        found = None
+        found, confirmed = None, False
         if self._since_landmarks >= cfg.landmark_every:
-            found = self._measure(bgr)
+            found, confirmed = self._measure(bgr, confirm=False)
             if found is None:
                 return False
         m, inliers = self._registration.refine(bgr, self._raw)
         if inliers < cfg.min_inliers:
             # Lost the registration (fast motion, occlusion, a new pose): restart it from landmarks.
-            found = found or self._measure(bgr)
+            if not confirmed:
+                found, _ = self._measure(bgr, confirm=True)
             if found is None:
                 return False
             m, inliers = self._registration.refine(bgr, self._landmark_transform(found))

@@ -132,7 +132,17 @@ def test_rejects_bad_frames(fresh: FaceTracker) -> None:
         fresh.update(Frame(0, 0.0, np.zeros((64, 64, 3), np.float32)))
 
 
-@pytest.mark.parametrize("kwargs", [{"landmark_every": 0}, {"min_inliers": 1.5}, {"beta": -1.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"landmark_every": 0},
+        {"min_inliers": 1.5},
+        {"beta": -1.0},
+        {"confirm_every": 0},
+        {"face_backend": "openface"},
+        {"face_crop": "tight"},
+    ],
+)
 def test_config_is_checked(kwargs: dict) -> None:
     with pytest.raises(InputError):
         TrackerConfig(**kwargs)
@@ -174,8 +184,8 @@ class TurnedHead:
     def detect(self, image_bgr: np.ndarray) -> Landmarks | None:
         return self.backend.detect(image_bgr)
 
-    def track(self, image_bgr: np.ndarray, previous: Landmarks) -> Landmarks | None:
-        found = self.backend.track(image_bgr, previous)
+    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
+        found = self.backend.track(image_bgr, previous, confirm)
         if found is None or not self.turned:
             return found
         points = found.points68.copy()
@@ -279,3 +289,42 @@ def test_loss_and_reacquisition(fresh: FaceTracker) -> None:
     anchors = [c.anchor_index for c, _ in first + second if c is not None]
     assert anchors[0] == 0 and anchors[-1] == 169 + 96  # re-acquired: a new anchor
     assert second[95][1].duration == pytest.approx(second[95][1].t - first[72][1].t)
+
+
+class ConfirmSpy:
+    """The real backend, recording the ``confirm`` flag of every ``track`` call."""
+
+    def __init__(self, backend: LandmarkBackend) -> None:
+        self.backend, self.confirms, self.found = backend, [], []
+
+    def detect(self, image_bgr: np.ndarray) -> Landmarks | None:
+        return self.backend.detect(image_bgr)
+
+    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
+        self.confirms.append(confirm)
+        self.found.append(self.backend.track(image_bgr, previous, confirm))
+        return self.found[-1]
+
+    def close(self) -> None:
+        pass
+
+
+def test_face_confirmed_every_other_landmark_frame_and_after_a_failed_registration(
+    backend: LandmarkBackend, astronaut: np.ndarray
+) -> None:
+    spy = ConfirmSpy(backend)
+    tracker = FaceTracker(spy, TrackerConfig(landmark_every=2))
+    for i in range(9):
+        assert tracker.update(Frame(i, i / 30, astronaut))[0] is not None
+    assert spy.confirms == [False, True, False, True]  # landmark frames 2, 4, 6, 8
+    # Frame 10 is a landmark frame measured unconfirmed; the registration then fails on the noise,
+    # so unless the backend already found no face (MediaPipe confirms by itself), the face is
+    # confirmed before it is followed any further: here it is gone.
+    noise = np.random.default_rng(0).integers(0, 256, astronaut.shape, dtype=np.uint8)
+    tracker.update(Frame(9, 9 / 30, astronaut))
+    calls = len(spy.confirms)
+    crop, status = tracker.update(Frame(10, 10 / 30, noise))
+    assert spy.confirms[calls] is False
+    if spy.found[calls] is not None:
+        assert spy.confirms[calls + 1 :] == [True]
+    assert crop is None and status.state is FaceState.LOST
