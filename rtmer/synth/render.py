@@ -136,10 +136,12 @@ class VideoRenderer:
         active = [(e.profile.at(index), f) for e, f in zip(self.events, self.fields, strict=True)]
         active = [(s, f) for s, f in active if s > 0]
         if active:
-            bx0, by0, bx1, by1 = self.box
+            # Python numbers: numpy 2 (NEP 50) would promote the float32 maps to float64 with numpy
+            # integer corners, and cv2.remap takes float32 maps only.
+            bx0, by0, bx1, by1 = (float(v) for v in self.box)
             disp = sum(np.float32(s) * f for s, f in active)
             # frame(q) = canvas(A^-1(M^-1 q)): the inverse rigid map, then the inverse expression warp.
-            inv = cv2.invertAffineTransform(m)
+            inv = cv2.invertAffineTransform(m).astype(np.float32)  # float32 maps, as above
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
             rx = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
             ry = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
