@@ -8,8 +8,9 @@ research use only). Nothing is downloaded at run time.
 Costs (one core, 640x480; ``bench/front.py`` measures them): the predictor alone is a fraction of
 a millisecond, the HOG detector tens of milliseconds over a whole frame. So:
 - ``detect`` searches a copy of the frame scaled so that a face of ``min_face`` pixels meets the
-  detector's 80-pixel window, then fits the 68 points on the full-resolution frame in the box
-  found there (scaled back);
+  detector's 80-pixel window (then, only if that finds nothing, the frame itself, for faces of
+  80 px and more), and fits the 68 points on the full-resolution frame in the box found (scaled
+  back);
 - ``track`` places the predictor's box from the previous landmarks (the box-to-landmarks relation
   of the last detection) and, unless told not to (``confirm=False``), checks that a face is still
   there with the detector run on a small window around it only, at a lower threshold than a fresh
@@ -104,8 +105,9 @@ def confidence(hog_score: float) -> float:
 class DlibBackend:
     """dlib HOG detection + the 68-point shape predictor (see the module docstring).
 
-    min_face: the smallest face ``detect`` finds, in pixels of the full frame (larger is faster:
-    the search image shrinks by 80 / min_face). detect_threshold, track_threshold: the HOG margins
+    min_face: the face size ``detect`` looks for first, in pixels of the full frame (larger is
+    faster: that search image shrinks by 80 / min_face); smaller faces, down to 80 px, cost a
+    second search at full resolution. detect_threshold, track_threshold: the HOG margins
     a new face and a tracked face need. face_crop: "detect" or "full" (:mod:`rtmer.face.landmarks`).
     """
 
@@ -175,11 +177,19 @@ class DlibBackend:
         return (float(r.left()), float(r.top()), float(r.right()), float(r.bottom())), float(scores[k])
 
     def _search(self, gray: np.ndarray) -> tuple[Box, float] | None:
-        """The face box in ``gray``'s pixels and its confidence, or None."""
-        scale = min(1.0, WINDOW / self.min_face)
-        hit = self._best(_scaled(gray, scale), self.detect_threshold)
-        if hit is not None:
-            return _unscale(hit[0], scale, 0, 0), confidence(hit[1])
+        """The face box in ``gray``'s pixels and its confidence, or None.
+
+        Coarse to fine, stopping at the first face: the frame scaled so that a ``min_face`` face
+        meets the window, then the frame itself (faces of 80 px and more), then, in a frame small
+        enough to be a tight crop, the frame padded.
+        """
+        scales = [min(1.0, WINDOW / self.min_face)]
+        if scales[0] < 1.0:
+            scales.append(1.0)
+        for scale in scales:
+            hit = self._best(_scaled(gray, scale), self.detect_threshold)
+            if hit is not None:
+                return _unscale(hit[0], scale, 0, 0), confidence(hit[1])
         if not is_tight_crop_size(gray.shape, self.min_face):
             return None
         scale = min(1.0, TIGHT_SEARCH_PX / min(gray.shape))
