@@ -229,11 +229,19 @@ def list_cameras() -> list[str]:
 def _quiet_opencv() -> Iterator[None]:
     # OpenCV logs a warning per backend that fails to open a camera; the CameraError says what
     # matters in one line. (The level is process-wide; it is lowered only for the open.)
-    previous = cv2.setLogLevel(_CV_LOG_FATAL)
+    # OpenCV 4 has cv2.setLogLevel (returning the previous level); OpenCV 5 moved the logging
+    # calls to cv2.utils.logging.
+    if hasattr(cv2, "setLogLevel"):
+        previous = cv2.setLogLevel(_CV_LOG_FATAL)
+        restore = cv2.setLogLevel
+    else:
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(_CV_LOG_FATAL)
+        restore = cv2.utils.logging.setLogLevel
     try:
         yield
     finally:
-        cv2.setLogLevel(previous)
+        restore(previous)
 
 
 def _camera_open_error(spec: int | str) -> str:

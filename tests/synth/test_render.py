@@ -10,7 +10,7 @@ from rtmer.synth import au, render
 from rtmer.synth.subjects import Subject, inverse_map, invert_and_warp
 
 
-def _blobs(shape: tuple[int, int], step: int = 16, sigma: float = 1.6) -> tuple[np.ndarray, np.ndarray]:
+def _blobs(shape: tuple[int, int], step: int = 16, sigma: float = 1.2) -> tuple[np.ndarray, np.ndarray]:
     """An image of Gaussian dots on a grid and the dots' centres (x, y)."""
     h, w = shape
     centres = np.array(
@@ -50,7 +50,8 @@ def test_rendered_displacement_equals_requested_field(subject: Subject, emotion:
     )
     assert errors_px.size > 10
     # A dot is a few pixels wide, so where the field bends across it the centroid also moves by
-    # the field's curvature: a measurement effect, not a rendering one; hence the 95th percentile.
+    # the field's curvature: a measurement effect, not a rendering one; hence the 95th percentile
+    # and dots of sigma 1.2 px (at 1.6 px, dlib's landmarks put disgust's dots on a bend: 0.061).
     assert np.percentile(errors_px, 95) < 0.05
 
 
