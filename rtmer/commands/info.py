@@ -47,6 +47,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+def _face_backend() -> str:
+    """The default face backend's name, or why it is not usable (RTMER_FACE_BACKEND misspelt)."""
+    from rtmer.errors import InputError
+    from rtmer.face.landmarks import default_backend_name
+
+    try:
+        return default_backend_name()
+    except InputError as exc:
+        return str(exc)
+
+
 def collect_info() -> dict[str, Any]:
     """Everything ``rtmer info`` reports, as a JSON-serialisable dict."""
     from rtmer import _native
@@ -60,6 +71,9 @@ def collect_info() -> dict[str, Any]:
         "numpy": _module_version("numpy"),
         "opencv": _module_version("cv2"),
         "scikit_image": _dist_version("scikit-image"),
+        "dlib": _dist_version("dlib-bin") or _dist_version("dlib"),
+        "mediapipe": _dist_version("mediapipe"),
+        "face_backend": _face_backend(),
         "native": bool(native["native"]),
         "native_error": native.get("import_error"),
         "cuda_compiled": bool(native["cuda_compiled"]),
@@ -88,6 +102,9 @@ def format_info(info: dict[str, Any]) -> str:
         ("numpy", info["numpy"] or missing),
         ("opencv", info["opencv"] or missing),
         ("scikit-image", info["scikit_image"] or missing),
+        ("dlib", info["dlib"] or missing),
+        ("mediapipe", info["mediapipe"] or "not installed (optional: rtmer[mediapipe])"),
+        ("face backend", info["face_backend"]),
         ("native module", _yes_no(info["native"]) + ("" if info["native"] else f" ({info['native_error']})")),
         ("cuda compiled", _yes_no(info["cuda_compiled"])),
     ]
