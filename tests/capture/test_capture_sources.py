@@ -99,8 +99,10 @@ def test_random_bytes_and_missing_path(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(Path("/dev/video7").exists(), reason="this machine has a /dev/video7")
 def test_missing_camera() -> None:
+    level = sources._CV_LOGGING.getLogLevel()
     with pytest.raises(CameraError) as info:
         CameraSource(7)
+    assert sources._CV_LOGGING.getLogLevel() == level  # quieted for the open only
     message = str(info.value)
     assert message.startswith("no camera 7: /dev/video7 does not exist")
     assert "ls /dev/video*" in message and "rtmer info" in message
