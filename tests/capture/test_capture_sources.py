@@ -22,7 +22,9 @@ from rtmer.errors import CameraError, InputError, VideoError
 
 def write_avi(path: Path, n: int = 60, size: tuple[int, int] = (64, 48)) -> Path:
     """An MJPG AVI of ``n`` frames, frame i a uniform grey 4*i (JPEG keeps uniform images exact)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
+    # OpenCV's own MJPEG encoder, not FFmpeg's: the FFmpeg of the OpenCV 5 wheels (libavcodec 63)
+    # converts a BGR grey to YCbCr with chroma 127 instead of 128, and B and R decode 2 levels low.
+    writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
     assert writer.isOpened()
     for i in range(n):
         writer.write(np.full((size[1], size[0], 3), 4 * i, np.uint8))
