@@ -32,7 +32,10 @@ from rtmer.types import Frame
 _FRAME_COUNT_TOLERANCE = 3
 _FPS_MISMATCH = 0.10  # relative gap between requested and delivered camera fps worth a note
 _RATE_WINDOW = 1.0  # seconds of camera frames after which the measured rate is compared
-_CV_LOG_FATAL = 1  # cv::utils::logging::LOG_LEVEL_FATAL (cv2 exports no constant for it)
+_CV_LOG_FATAL = 1  # cv::utils::logging::LOG_LEVEL_FATAL (OpenCV 4's cv2 exports no constant for it)
+# OpenCV 5's bindings keep setLogLevel only in cv2.utils.logging; OpenCV 4's (4.11 included) have no
+# cv2.utils.logging and only the top-level cv2.setLogLevel. Both return the previous level.
+_CV_LOGGING: Any = getattr(cv2.utils, "logging", cv2)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
@@ -229,19 +232,11 @@ def list_cameras() -> list[str]:
 def _quiet_opencv() -> Iterator[None]:
     # OpenCV logs a warning per backend that fails to open a camera; the CameraError says what
     # matters in one line. (The level is process-wide; it is lowered only for the open.)
-    # OpenCV 4 has cv2.setLogLevel (returning the previous level); OpenCV 5 moved the logging
-    # calls to cv2.utils.logging.
-    if hasattr(cv2, "setLogLevel"):
-        previous = cv2.setLogLevel(_CV_LOG_FATAL)
-        restore = cv2.setLogLevel
-    else:
-        previous = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(_CV_LOG_FATAL)
-        restore = cv2.utils.logging.setLogLevel
+    previous = _CV_LOGGING.setLogLevel(_CV_LOG_FATAL)
     try:
         yield
     finally:
-        restore(previous)
+        _CV_LOGGING.setLogLevel(previous)
 
 
 def _camera_open_error(spec: int | str) -> str:

@@ -226,6 +226,36 @@ def _to_gray255(image: np.ndarray) -> np.ndarray:
     return np.asarray(image, dtype=_F32) * _F32(255)
 
 
+def _resize_taps(n_src: int, n_dst: int, inv: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Along one axis: the two source taps and the weight of the second for each output pixel."""
+    pos = ((np.arange(n_dst) + 0.5) * inv - 0.5).astype(_F32)
+    lo = np.floor(pos).astype(np.intp)
+    frac = pos - lo.astype(_F32)
+    clamped = (lo < 0) | (lo >= n_src - 1)
+    lo = np.clip(lo, 0, n_src - 1)
+    frac[clamped] = 0
+    return lo, np.minimum(lo + 1, n_src - 1), frac
+
+
+def _resize_bilinear(src: np.ndarray, h: int, w: int, inv_x: float, inv_y: float) -> np.ndarray:
+    """The kernel's bilinear resize of a float32 plane to (h, w): OpenCV's INTER_LINEAR geometry
+    (output x samples the source at (x + 0.5) * inv_x - 0.5, clamped), in the kernel's float32
+    operation order. cv2.resize itself is not the twin: its float rounding differs between OpenCV
+    4 and 5 by an ulp on some pixels, and TV-L1 without a median filter amplifies that past 1e-3 px.
+    """
+    x0, x1, ax = _resize_taps(src.shape[1], w, inv_x)
+    y0, y1, ay = _resize_taps(src.shape[0], h, inv_y)
+    r0, r1 = src[y0], src[y1]
+    top = r0[:, x0] + ax * (r0[:, x1] - r0[:, x0])
+    bottom = r1[:, x0] + ax * (r1[:, x1] - r1[:, x0])
+    return top + ay[:, None] * (bottom - top)
+
+
+def _resize_to(src: np.ndarray, h: int, w: int) -> np.ndarray:
+    """:func:`_resize_bilinear` to (h, w): inv = source size / output size (cv2.resize with dsize)."""
+    return _resize_bilinear(src, h, w, src.shape[1] / w, src.shape[0] / h)
+
+
 def _centred_gradient(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Central differences 0.5 (f[i+1] - f[i-1]); replicate border, so 0.5 (f[1] - f[0]) at the edges."""
     fx = np.empty_like(f)
@@ -380,40 +410,38 @@ def tvl1_flow_counted(
 ) -> tuple[np.ndarray, int, int, int]:
     """:func:`tvl1_flow` plus its cost: (flow, iterations, work in pixel-iterations, scales used)."""
     s = settings or Tvl1Settings()
-    scale_step = s.scale_step
+    step = _F32(s.scale_step)  # the kernel holds it as a float
+    inv_step = 1.0 / float(step)
     i0, i1 = _to_gray255(prev), _to_gray255(next)
     pyramid = [(i0, i1)]
     for _ in range(1, s.scales):
-        a, b = pyramid[-1]
-        a = cv2.resize(a, None, fx=scale_step, fy=scale_step, interpolation=cv2.INTER_LINEAR)
-        if a.shape[0] < 16 or a.shape[1] < 16:
+        # std::lround: halves away from zero (Python's round() would take them to even).
+        h, w = (math.floor(n * float(step) + 0.5) for n in pyramid[-1][0].shape)
+        if h < 16 or w < 16:
             break
-        b = cv2.resize(b, None, fx=scale_step, fy=scale_step, interpolation=cv2.INTER_LINEAR)
-        pyramid.append((a, b))
+        pyramid.append(tuple(_resize_bilinear(x, h, w, inv_step, inv_step) for x in pyramid[-1]))
 
     if init is None:
-        h, w = pyramid[-1][0].shape
-        flow = np.zeros((h, w, 2), dtype=_F32)
+        u1, u2 = (np.zeros(pyramid[-1][0].shape, dtype=_F32) for _ in range(2))
     else:
         # OpenCV's useInitialFlow: the start flow goes down the pyramid like the images, its
         # vectors shrinking by scale_step per level.
         flow = np.asarray(init, dtype=_F32)
-        for _ in range(1, len(pyramid)):
-            flow = cv2.resize(flow, None, fx=scale_step, fy=scale_step, interpolation=cv2.INTER_LINEAR)
-            flow = flow * _F32(scale_step)
+        u1, u2 = np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1])
+        for a, _ in pyramid[1:]:
+            u1 = _resize_bilinear(u1, *a.shape, inv_step, inv_step) * step
+            u2 = _resize_bilinear(u2, *a.shape, inv_step, inv_step) * step
 
     iterations = work = 0
     for level in range(len(pyramid) - 1, -1, -1):
         a, b = pyramid[level]
-        if flow.shape[:2] != a.shape:  # coarse -> fine, vectors grow by 1 / scale_step (OpenCV)
-            flow = cv2.resize(flow, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_LINEAR)
-            flow = flow * _F32(1.0 / scale_step)
-        u1, u2, n = _tvl1_level(
-            a, b, np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1]), s
-        )
+        if u1.shape != a.shape:  # coarse -> fine, vectors grow by 1 / scale_step (OpenCV)
+            u1 = _resize_to(u1, *a.shape) * (_F32(1) / step)
+            u2 = _resize_to(u2, *a.shape) * (_F32(1) / step)
+        u1, u2, n = _tvl1_level(a, b, u1, u2, s)
         iterations += n
         work += n * a.size
-        flow = np.dstack([u1, u2])
+    flow = np.dstack([u1, u2])
     return flow, iterations, work, len(pyramid)
 
 
@@ -426,8 +454,9 @@ def tvl1_flow(
     settings: OpenCV's parameters and defaults (:class:`Tvl1Settings`).
     Returns (H, W, 2) float32 (u, v) with ``prev(y, x) ~ next(y + v, x + u)``.
 
-    The algorithm and parameters are OpenCV's DualTVL1OpticalFlow (gamma = 0), pyramid from
-    ``cv2.resize(fx=fy=scale_step, INTER_LINEAR)`` while both sides stay >= 16 px, with two
+    The algorithm and parameters are OpenCV's DualTVL1OpticalFlow (gamma = 0), each pyramid level
+    the previous one resized bilinearly by scale_step (the geometry of
+    ``cv2.resize(fx=fy=scale_step, INTER_LINEAR)``) while both sides stay >= 16 px, with two
     [rtmer] choices: warping is an exact bicubic that replicates the border (OpenCV's remap
     rounds positions to 1/32 px and fills 0 outside the image), and a pixel whose warped position
     falls outside the image gets no data term (zero gradient).

@@ -102,7 +102,8 @@ class VideoRenderer:
         # The box where expressions move the face; everything beyond it only moves rigidly.
         x0, y0 = np.floor(lm.min(axis=0) - 0.8 * iod).astype(int)
         x1, y1 = np.ceil(lm.max(axis=0) + 0.8 * iod).astype(int)
-        self.box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+        # Python ints: under numpy 2 a numpy int64 offset promotes the float32 remap maps to float64.
+        self.box = (max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1)))
         bx0, by0, bx1, by1 = self.box
         blink = blink_field(lm, (h, w))[by0:by1, bx0:bx1]
         self.fields = [
@@ -136,12 +137,12 @@ class VideoRenderer:
         active = [(e.profile.at(index), f) for e, f in zip(self.events, self.fields, strict=True)]
         active = [(s, f) for s, f in active if s > 0]
         if active:
-            # Python numbers: numpy 2 (NEP 50) would promote the float32 maps to float64 with numpy
-            # integer corners, and cv2.remap takes float32 maps only.
-            bx0, by0, bx1, by1 = (float(v) for v in self.box)
+            bx0, by0, bx1, by1 = self.box
             disp = sum(np.float32(s) * f for s, f in active)
             # frame(q) = canvas(A^-1(M^-1 q)): the inverse rigid map, then the inverse expression warp.
-            inv = cv2.invertAffineTransform(m).astype(np.float32)  # float32 maps, as above
+            # float32, as cv2.remap needs its maps: numpy 2 takes float32 pixel grids times float64
+            # coefficients to float64 (numpy 1 cast the scalar down, which this reproduces).
+            inv = cv2.invertAffineTransform(m).astype(np.float32)
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
             rx = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
             ry = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]

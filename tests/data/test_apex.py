@@ -30,7 +30,8 @@ def smic_clip(folder: Path, n: int = N_FRAMES, peak: int = PEAK, *, onset: int =
         elif t == onset:
             image = face
         else:
-            image = refdata.warp(face, field * np.exp(-((t - peak) ** 2) / (2 * 1.5**2)), as_uint8=True)
+            strength = np.float32(np.exp(-((t - peak) ** 2) / (2 * 1.5**2)))  # float32 on numpy 1 and 2
+            image = refdata.warp(face, field * strength, as_uint8=True)
         path = folder / f"image{1000 + t:06d}.bmp"  # SMIC-HS names its frames imageNNNNNN.bmp
         assert cv2.imwrite(str(path), image)
         paths.append(path)

@@ -88,11 +88,7 @@ def test_native_equals_reference(
         twin.work,
         twin.scales_used,
     )
-    # Without the median filter the solve amplifies input differences: OpenCV 5's cv2.resize (the
-    # twin's pyramid) differs from OpenCV 4's, which the native pyramid reproduces, by one float32
-    # ulp at the coarsest level, and that grows to 0.007 px here (3e-5 px with OpenCV 4).
-    bound = 2e-3 if settings.median_filter > 1 or cv2.__version__.startswith("4.") else 1e-2
-    assert np.abs(native.flow - twin.flow).max() < bound
+    assert np.abs(native.flow - twin.flow).max() < 2e-3
     assert refdata.epe(native.flow, truth) < 0.15
 
 

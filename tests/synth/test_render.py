@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from rtmer import motion
+from rtmer import motion, refdata
 from rtmer.synth import au, render
 from rtmer.synth.subjects import Subject, inverse_map, invert_and_warp
+from rtmer.synth.timeline import MICRO, Event, Profile
 
 
 def _blobs(shape: tuple[int, int], step: int = 16, sigma: float = 1.2) -> tuple[np.ndarray, np.ndarray]:
@@ -98,3 +100,29 @@ def test_blink_closes_the_eye(subject: Subject) -> None:
     gap = lm[41, 1] - lm[37, 1]
     assert f[int(lm[37, 1]), int(lm[37, 0]), 1] == pytest.approx(0.9 * gap, rel=0.2)
     assert np.abs(f[int(lm[8, 1]), int(lm[8, 0])]).max() < 1e-3
+
+
+def test_long_video_moves_the_face_inside_its_box_only() -> None:
+    # Made-up landmarks around the astronaut's face: the long-video warp needs no MediaPipe.
+    image = cv2.cvtColor(refdata.astronaut_face(256), cv2.COLOR_GRAY2BGR)
+    lm = np.random.default_rng(0).uniform(100, 156, (68, 2)).astype(np.float32)
+    lm[36:42], lm[42:48] = (110, 115), (146, 115)
+    subject = Subject("s0", "astronaut", image, lm, 0.0, (), (1.0, 1.0, 1.0))
+    field = np.zeros((256, 256, 2), np.float32)
+    field[..., 0] = 1.5
+    still_camera = render.CameraModel(drift_px=0.0, jitter_px=0.0, rotation_deg=0.0, flicker=0.0)
+    renderer = render.VideoRenderer(
+        subject, [Event(MICRO, Profile(0, 5, 10))], [field], 30.0, still_camera, np.random.default_rng(0)
+    )
+    neutral, apex = renderer.frame(0), renderer.frame(5)
+    np.testing.assert_array_equal(neutral, image)
+    x0, y0, x1, y1 = renderer.box
+    outside = np.ones((256, 256), bool)
+    outside[y0:y1, x0:x1] = False
+    np.testing.assert_array_equal(apex[outside], image[outside])
+    # Inside, away from the box's edges, the face is the neutral one moved 1.5 px to the right.
+    ys, xs = np.mgrid[0:256, 0:256].astype(np.float32)
+    moved = cv2.remap(image, xs - 1.5, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inner = (slice(y0 + 3, y1 - 3), slice(x0 + 3, x1 - 3))
+    assert np.abs(apex[inner].astype(int) - moved[inner]).max() <= 1
+    assert np.abs(apex[inner].astype(int) - image[inner]).mean() > 3
