@@ -39,6 +39,7 @@ from rtmer.face.landmarks import (
     Landmarks,
     check_face_crop,
     check_image,
+    import_backend_package,
     is_tight_crop_size,
     landmark_box,
     pad_for_detection,
@@ -87,13 +88,11 @@ def predictor_path() -> Path:
 
 
 def _import_dlib() -> Any:
-    try:
-        return importlib.import_module("dlib")
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"the dlib face backend needs dlib (a dependency of rtmer): pip install {DLIB_REQUIREMENTS}, "
-            "or reinstall rtmer"
-        ) from exc
+    return import_backend_package(
+        "dlib",
+        f"the dlib face backend needs dlib (a dependency of rtmer): pip install {DLIB_REQUIREMENTS}, "
+        "or reinstall rtmer",
+    )
 
 
 def confidence(hog_score: float) -> float:

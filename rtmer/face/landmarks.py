@@ -24,15 +24,16 @@ fits the landmarks in it without a detector.
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
-from rtmer.errors import InputError
+from rtmer.errors import InputError, MissingDependencyError
 
 #: (x0, y0, x1, y1) in image pixels.
 Box = tuple[float, float, float, float]
@@ -112,6 +113,15 @@ def open_landmarks(name: str | None = None, *, face_crop: str = "detect") -> Lan
     from rtmer.face.mediapipe_backend import MediaPipeBackend
 
     return MediaPipeBackend(face_crop=face_crop)
+
+
+def import_backend_package(name: str, missing: str) -> Any:
+    """The package ``name`` a backend runs on; ``missing`` (what to install) as a
+    MissingDependencyError when it is not there."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise MissingDependencyError(missing) from exc
 
 
 def check_image(image: np.ndarray) -> np.ndarray:

@@ -14,17 +14,17 @@ unless ``--verbose`` (:mod:`rtmer.logs`).
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import cv2
 import numpy as np
 
-from rtmer.errors import InputError, MissingDependencyError
+from rtmer.errors import InputError
 from rtmer.face.landmarks import (
     Landmarks,
     check_face_crop,
     check_image,
+    import_backend_package,
     is_tight_crop_size,
     landmark_box,
     near,
@@ -79,13 +79,11 @@ def mesh_to_68(mesh: np.ndarray) -> np.ndarray:
 
 
 def _import_mediapipe() -> Any:
-    try:
-        return importlib.import_module("mediapipe")
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"the mediapipe face backend needs {MEDIAPIPE_REQUIREMENT} (Python <= 3.12, numpy < 2): "
-            "pip install 'rtmer[mediapipe]', or use the default --face-backend dlib"
-        ) from exc
+    return import_backend_package(
+        "mediapipe",
+        f"the mediapipe face backend needs {MEDIAPIPE_REQUIREMENT} (Python <= 3.12, numpy < 2): "
+        "pip install 'rtmer[mediapipe]', or use the default --face-backend dlib",
+    )
 
 
 class MediaPipeBackend:
