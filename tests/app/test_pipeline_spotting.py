@@ -84,7 +84,8 @@ def test_one_micro_expression_one_event(subject) -> None:
 
 def test_tracker_holds_its_template_while_an_event_is_under_way(subject) -> None:
     """The pipeline asks the tracker to keep its template from the frame after the spotter sees a
-    rise until the frame the event ends on, and at no other frame."""
+    rise until the frame the event ends on, and otherwise only while the spotter follows a rise
+    that comes to nothing (MediaPipe's landmarks give one two frames long at frame 64 here)."""
     held: list[int] = []
 
     class Recording(FaceTracker):
@@ -98,8 +99,16 @@ def test_tracker_holds_its_template_while_an_event_is_under_way(subject) -> None
     with Pipeline(FPS, tracker=Recording()) as p:
         final = [e for e in _events(list(p.run(frames))) if e.offset is not None]
     assert len(final) == 1 and final[0].offset is not None
-    assert held == list(range(held[0], final[0].offset + 1))
-    assert final[0].onset < held[0] <= final[0].apex
+    runs: list[list[int]] = []
+    for i in held:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    last = runs[-1]
+    assert last == list(range(last[0], final[0].offset + 1))
+    assert final[0].onset < last[0] <= final[0].apex
+    assert all(len(r) <= 5 and r[-1] < final[0].onset for r in runs[:-1])  # short, and no event
 
 
 def test_spot_command(tmp_path, capsys) -> None:
