@@ -38,11 +38,11 @@ from rtmer.face.landmarks import (
     Box,
     Landmarks,
     check_face_crop,
-    check_image,
     import_backend_package,
     is_tight_crop_size,
     landmark_box,
     pad_for_detection,
+    to_gray,
 )
 
 #: What ``pip install rtmer`` brings for this backend.
@@ -128,8 +128,8 @@ class DlibBackend:
         self._predictor = dlib.shape_predictor(str(model or predictor_path()))
         self._relation = DEFAULT_RELATION
 
-    def detect(self, image_bgr: np.ndarray) -> Landmarks | None:
-        gray = cv2.cvtColor(check_image(image_bgr), cv2.COLOR_BGR2GRAY)
+    def detect(self, image: np.ndarray) -> Landmarks | None:
+        gray = to_gray(image)
         if self.face_crop == "full":
             h, w = gray.shape
             fx0, fy0, fx1, fy1 = FULL_BOX
@@ -145,15 +145,21 @@ class DlibBackend:
         self._relation = _relation(hit[0], landmark_box(found.points68))
         return found
 
-    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
-        gray = cv2.cvtColor(check_image(image_bgr), cv2.COLOR_BGR2GRAY)
-        box = _apply_relation(self._relation, landmark_box(previous.points68))
+    def track(self, image: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
+        gray = to_gray(image)
+        box = self._box(previous)
         if self.face_crop == "full" or not confirm:
             return self._fit(gray, box, previous.score)
         score = self._verify(gray, box)
         if score is None:
             return None
         return self._fit(gray, box, confidence(score))
+
+    def confirm(self, image: np.ndarray, landmarks: Landmarks) -> float | None:
+        if self.face_crop == "full":  # the face is the image
+            return landmarks.score
+        score = self._verify(to_gray(image), self._box(landmarks))
+        return None if score is None else confidence(score)
 
     def close(self) -> None:
         """Nothing to release (dlib's objects are freed with the backend)."""
@@ -163,6 +169,10 @@ class DlibBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _box(self, landmarks: Landmarks) -> Box:
+        """The detector's box for a face with these landmarks."""
+        return _apply_relation(self._relation, landmark_box(landmarks.points68))
 
     def _best(self, gray: np.ndarray, threshold: float) -> tuple[Box, float] | None:
         """The highest-scoring detection in ``gray`` at or above ``threshold``, in its pixels."""

@@ -65,18 +65,22 @@ class Landmarks:
 
 @runtime_checkable
 class LandmarkBackend(Protocol):
-    """Finds one face and its 68 landmarks in BGR uint8 images.
+    """Finds one face and its 68 landmarks in uint8 images, BGR (H x W x 3) or gray (H x W).
 
     ``detect`` searches the whole image (first frame, re-acquisition): slow, stateless. ``track``
     follows the face given the previous frame's landmarks (cheaper; a backend may keep state of its
     own, such as FaceMesh's ROI); ``confirm=False`` lets a backend whose presence check is a
-    separate cost skip it (the caller still follows the face by other means). Both return None
-    when there is no face; neither raises for that.
+    separate cost skip it (the caller still follows the face by other means). ``confirm`` is that
+    check alone: the confidence in [0, 1] that a face is still at ``landmarks`` (where the caller
+    has followed it), or None; a backend whose ``track`` always checks returns the landmarks' own
+    score. All return None when there is no face; none raises for that.
     """
 
-    def detect(self, image_bgr: np.ndarray) -> Landmarks | None: ...
+    def detect(self, image: np.ndarray) -> Landmarks | None: ...
 
-    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None: ...
+    def track(self, image: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None: ...
+
+    def confirm(self, image: np.ndarray, landmarks: Landmarks) -> float | None: ...
 
     def close(self) -> None: ...
 
@@ -125,11 +129,24 @@ def import_backend_package(name: str, missing: str) -> Any:
 
 
 def check_image(image: np.ndarray) -> np.ndarray:
-    """``image`` if it is H x W x 3 uint8 (BGR); InputError otherwise."""
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+    """``image`` if it is H x W x 3 (BGR) or H x W (gray) uint8; InputError otherwise."""
+    ok = isinstance(image, np.ndarray) and image.dtype == np.uint8
+    if not ok or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
         got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
-        raise InputError(f"expected an H x W x 3 uint8 BGR image, got {got}")
+        raise InputError(f"expected an H x W x 3 (BGR) or H x W (gray) uint8 image, got {got}")
     return image
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """A checked image (:func:`check_image`) as gray."""
+    image = check_image(image)
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """A checked image (:func:`check_image`) as RGB."""
+    image = check_image(image)
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
 
 
 def pad_for_detection(image: np.ndarray, fraction: float = TIGHT_PAD) -> tuple[np.ndarray, int, int]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
 import numpy as np
 
 from rtmer.errors import InputError
@@ -30,6 +29,7 @@ from rtmer.face.landmarks import (
     near,
     pad_for_detection,
     shifted,
+    to_rgb,
 )
 from rtmer.logs import hold_native_quiet
 
@@ -138,8 +138,8 @@ class MediaPipeBackend:
         self._static = solutions.face_mesh.FaceMesh(static_image_mode=True, **options)
         self._stream = solutions.face_mesh.FaceMesh(static_image_mode=False, **options)
 
-    def detect(self, image_bgr: np.ndarray) -> Landmarks | None:
-        rgb = cv2.cvtColor(check_image(image_bgr), cv2.COLOR_BGR2RGB)
+    def detect(self, image: np.ndarray) -> Landmarks | None:
+        rgb = to_rgb(image)
         if self.face_crop == "full":
             padded, ox, oy = pad_for_detection(rgb)
             mesh = self._mesh(self._static, padded)
@@ -156,10 +156,10 @@ class MediaPipeBackend:
                 found = shifted(found, -ox, -oy)
         return found
 
-    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
+    def track(self, image: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
         # FaceMesh confirms the face itself (min_tracking_confidence) at no extra cost: ``confirm``
         # changes nothing here.
-        rgb = cv2.cvtColor(check_image(image_bgr), cv2.COLOR_BGR2RGB)
+        rgb = to_rgb(image)
         for graph in (self._stream, self._static):
             # The streaming graph starts from its own last mesh, which may be stale (another
             # video, a reset tracker, a jump): when it finds nothing near ``previous``, look again
@@ -171,6 +171,11 @@ class MediaPipeBackend:
                 if near(box, previous.box):
                     return Landmarks(points, mesh, box, previous.score)
         return None
+
+    def confirm(self, image: np.ndarray, landmarks: Landmarks) -> float | None:
+        """Every ``track`` has checked the face already: nothing more to do between them."""
+        check_image(image)
+        return landmarks.score
 
     def close(self) -> None:
         try:

@@ -5,8 +5,12 @@ Per frame (DESIGN.md, FaceTracker):
    new *anchor*: its motion crop (:data:`rtmer.face.align.MOTION`, from the eye centres and nose)
    becomes the template every later crop is registered to.
 2. Tracking: every ``landmark_every`` frames the backend's cheaper ``track`` re-measures the
-   landmarks (dlib: the predictor in the previous face's box, confirmed by a local detection);
-   every frame the transform is refined by registering the crop to the anchor's template
+   landmarks (dlib: the predictor in the previous face's box); on every ``confirm_every``-th of
+   those cycles, halfway between two landmark frames, the backend's ``confirm`` checks that a face
+   is still where the tracker has followed it (dlib: a local detection, about the predictor's cost
+   again: a frame pays for one or the other, never both, so no frame of a healthy track costs
+   much more than the others); every frame the transform is refined by registering the crop to
+   the anchor's template
    (:class:`rtmer.face.align.TemplateRegistration`), starting from the previous frame's
    transform. Landmarks repeat to about 1 % of the inter-ocular distance (0.5 px in a 128 px
    crop); the registration to a few hundredths of a pixel, and it follows the head between
@@ -44,7 +48,7 @@ and ``duration`` tell how long the face has been missing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -79,8 +83,9 @@ class TrackerConfig:
     min_cutoff (Hz), beta (per crop pixel), d_cutoff (Hz): the One-Euro filter; beta = 0 with a
     large min_cutoff disables smoothing.
     confirm_every: ask the backend to confirm the face (dlib: a local detection, about the
-    predictor's cost again) on every N-th landmark frame; always after a failed registration,
-    which is what a cut or a face leaving the view causes first.
+    predictor's cost again) once every N landmark cycles, halfway between two landmark frames
+    (with the landmarks, when ``landmark_every`` is 1); always after a failed registration, which
+    is what a cut or a face leaving the view causes first.
     face_backend: the landmark backend the tracker opens when it is given none ("dlib",
     "mediapipe"; "": ``RTMER_FACE_BACKEND``, else dlib); face_crop: "detect", or "full" for
     frames that are a tight crop of the face (:mod:`rtmer.face.landmarks`).
@@ -186,6 +191,8 @@ class FaceTracker:
         self._anchor_points = np.zeros((68, 2))  # the anchor's landmarks in its crop
         self._anchor_index = -1
         self._since_landmarks = 0
+        self._measured = 0
+        self._confirm_pending = False  # a presence check owed (see _confirm_due)
         self._inliers = 0.0
         self._filter.reset()
 
@@ -204,14 +211,13 @@ class FaceTracker:
         image = frame.image
         if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
             raise InputError(f"frames must be H x W or H x W x 3 uint8, got {image.dtype} {image.shape}")
-        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
         if self._registration is None:
-            found = self.backend.detect(bgr)
+            found = self.backend.detect(image)
             if found is None:
                 return None, self._status(frame, self._state)
-            self._anchor(frame, bgr, found)
-        elif not self._follow(frame, bgr, hold_anchor):
-            self._registration, self._landmarks = None, None
+            self._anchor(frame, image, found)
+        elif not self._follow(frame, image, hold_anchor):
+            self._registration, self._landmarks, self._confirm_pending = None, None, False
             return None, self._status(frame, FaceState.LOST)
         smooth = self._filter(self._raw, frame.t)
         points = align.apply(align.compose(smooth, align.invert(self._raw)), self._landmarks_crop)
@@ -245,10 +251,12 @@ class FaceTracker:
             self._state, self._since = state, frame.t
         return FaceStatus(state, frame.index, frame.t, self._since)
 
-    def _anchor(self, frame: Frame, bgr: np.ndarray, found: Landmarks) -> None:
+    def _anchor(self, frame: Frame, image: np.ndarray, found: Landmarks) -> None:
         spec = self.config.crop
         m = spec.transform(found.points68)
-        template = cv2.cvtColor(align.warp(bgr, m, spec.size), cv2.COLOR_BGR2GRAY)
+        template = align.warp(image, m, spec.size)
+        if template.ndim == 3:
+            template = cv2.cvtColor(template, cv2.COLOR_BGR2GRAY)
         crop_points = align.apply(m, found.points68)
         self._registration = align.TemplateRegistration(template, crop_points)
         self._landmarks, self._landmarks_crop, self._raw = found, crop_points, m
@@ -263,43 +271,71 @@ class FaceTracker:
         blinks and squints, the eye corners and the nose bridge much less)."""
         return align.fit_similarity(found.points68[RIGID_POINTS], self._anchor_points[RIGID_POINTS])
 
-    def _measure(self, bgr: np.ndarray, confirm: bool) -> tuple[Landmarks | None, bool]:
-        """Fresh landmarks (None: the face is gone) and whether the backend confirmed the face."""
+    def _measure(self, image: np.ndarray, confirm: bool) -> Landmarks | None:
+        """Fresh landmarks (None: the face is gone), confirmed by the backend if ``confirm``."""
         assert self._landmarks is not None  # only called while following a face
         self._since_landmarks = 0
         self._measured += 1
-        confirm = confirm or self._measured % self.config.confirm_every == 0
-        return self.backend.track(bgr, self._landmarks, confirm=confirm), confirm
+        return self.backend.track(image, self._landmarks, confirm=confirm)
 
-    def _follow(self, frame: Frame, bgr: np.ndarray, hold_anchor: bool) -> bool:
+    def _confirm_due(self) -> bool:
+        """Whether this frame checks that the face is there: one owed since a failed registration
+        that the landmarks recovered, or the halfway frame of every ``confirm_every``-th cycle."""
+        cfg = self.config
+        halfway = (cfg.landmark_every + 1) // 2
+        cycle = self._measured % cfg.confirm_every == 0 and self._since_landmarks == halfway
+        return self._confirm_pending or cycle
+
+    def _follow(self, frame: Frame, image: np.ndarray, hold_anchor: bool) -> bool:
         """Register the frame to the anchor; False when the face is gone."""
-        assert self._registration is not None  # only called while following a face
+        assert self._registration is not None and self._landmarks is not None  # following a face
         cfg = self.config
         self._since_landmarks += 1
-        found, confirmed = None, False
-        if self._since_landmarks >= cfg.landmark_every:
-            found, confirmed = self._measure(bgr, confirm=False)
-            if found is None:
-                return False
-        m, inliers = self._registration.refine(bgr, self._raw)
+        # With landmarks on every frame the presence check goes with them; else it waits for a
+        # frame without them.
+        landmark_frame = self._since_landmarks >= cfg.landmark_every
+        confirmed = landmark_frame and cfg.landmark_every == 1 and self._confirm_due()
+        found = None
+        m, inliers = self._registration.refine(image, self._raw)
         if inliers < cfg.min_inliers:
-            # Lost the registration (fast motion, occlusion, a new pose): restart it from landmarks.
-            if not confirmed:
-                found, _ = self._measure(bgr, confirm=True)
+            # Lost the registration (fast motion, occlusion, a new pose, a cut): restart it from
+            # landmarks, measured now. If they recover it, the face is checked on the next frame;
+            # if not (a cut, the face gone), now, before it becomes a new anchor.
+            found = self._measure(image, confirm=confirmed)
             if found is None:
                 return False
-            m, inliers = self._registration.refine(bgr, self._landmark_transform(found))
-            if inliers < cfg.min_inliers:
+            m, inliers = self._registration.refine(image, self._landmark_transform(found))
+            if inliers >= cfg.min_inliers:
+                self._confirm_pending = not confirmed
+            else:
+                if not confirmed:
+                    score = self.backend.confirm(image, found)
+                    if score is None:
+                        return False
+                    found = replace(found, score=score)
+                self._confirm_pending = False
                 if not hold_anchor:
-                    self._anchor(frame, bgr, found)
+                    self._anchor(frame, image, found)
                     return True
                 # A large expression pulls the template's points too (the face is still found):
                 # follow the landmarks until the hold ends rather than take the expressive face
                 # as the template.
                 m = self._landmark_transform(found)
+        elif landmark_frame:
+            found = self._measure(image, confirm=confirmed)
+            if found is None:
+                return False
+            self._confirm_pending = self._confirm_pending and not confirmed
+        elif self._confirm_due():
+            points = align.apply(align.invert(m), self._landmarks_crop).astype(np.float32)
+            here = Landmarks(points, None, landmark_box(points), self._landmarks.score)
+            score = self.backend.confirm(image, here)
+            if score is None:
+                return False
+            self._landmarks, self._confirm_pending = replace(self._landmarks, score=score), False
         if found is not None:
             if not hold_anchor and _disagreement(found.points68, m, self._anchor_points) > cfg.reanchor_px:
-                self._anchor(frame, bgr, found)
+                self._anchor(frame, image, found)
                 return True
             self._landmarks, self._landmarks_crop = found, align.apply(m, found.points68)
         self._raw, self._inliers = m, inliers

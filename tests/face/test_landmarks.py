@@ -135,11 +135,43 @@ def test_track_recovers_from_a_stale_stream(backend: LandmarkBackend, astronaut:
 
 @pytest.mark.parametrize(
     "image",
-    [np.zeros((48, 64), np.uint8), np.zeros((48, 64, 3), np.float32), np.zeros((48, 64, 4), np.uint8)],
+    [np.zeros((48, 64, 3), np.float32), np.zeros((48, 64, 4), np.uint8), np.zeros((4, 48, 64), np.uint8)],
 )
-def test_rejects_non_bgr_images(backend: LandmarkBackend, image: np.ndarray) -> None:
-    with pytest.raises(InputError, match="BGR"):
-        backend.detect(image)
+def test_rejects_non_image_arrays(backend: LandmarkBackend, found: Landmarks, image: np.ndarray) -> None:
+    for call in (backend.detect, lambda x: backend.track(x, found), lambda x: backend.confirm(x, found)):
+        with pytest.raises(InputError, match="BGR.*gray"):
+            call(image)
+
+
+def test_gray_frames(backend: LandmarkBackend, astronaut: np.ndarray, found: Landmarks) -> None:
+    """A mono camera's frames go in as they are: dlib works on gray anyway (the same points as
+    from the colour image); FaceMesh on gray finds the face within a couple of pixels."""
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
+    from_gray = backend.detect(gray)
+    tracked = backend.track(gray, found)
+    assert from_gray is not None and tracked is not None
+    if isinstance(backend, DlibBackend):
+        np.testing.assert_array_equal(from_gray.points68, found.points68)
+        np.testing.assert_array_equal(tracked.points68, backend.track(astronaut, found).points68)
+    else:
+        np.testing.assert_allclose(from_gray.points68, found.points68, atol=3)
+
+
+def test_confirm_checks_the_face_is_there(
+    backend: LandmarkBackend, astronaut: np.ndarray, found: Landmarks
+) -> None:
+    """``confirm`` alone: a face where the landmarks are is confirmed, with dlib's HOG margin as
+    the score (the same as ``track`` with its check); gone from there, it is not (MediaPipe
+    leaves that to ``track``, which checks every time, and returns the landmarks' score)."""
+    score = backend.confirm(astronaut, found)
+    moved = cv2.warpAffine(astronaut, np.array([[1.0, 0, -230], [0, 1.0, 260]]), (512, 512))
+    if isinstance(backend, DlibBackend):
+        tracked = backend.track(astronaut, found)
+        assert tracked is not None and score == pytest.approx(tracked.score) and score > 0.8
+        assert backend.confirm(moved, found) is None
+        assert backend.confirm(np.full_like(astronaut, 127), found) is None
+    else:
+        assert score == found.score and backend.confirm(moved, found) == found.score
 
 
 def test_missing_mediapipe_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ import pytest
 from rtmer import refdata
 from rtmer.errors import DataFetchError, InputError
 from rtmer.face import FaceTracker, LandmarkBackend, Landmarks, TrackerConfig, align
+from rtmer.face.mediapipe_backend import MediaPipeBackend
 from rtmer.face.tracker import OneEuroTransform
 from rtmer.types import FaceCrop, FaceState, FaceStatus, Frame
 
@@ -192,6 +193,9 @@ class TurnedHead:
         points[27:31, 0] += 40.0  # nose bridge and tip (frame px; the eyes are ~140 px apart)
         return replace(found, points68=points)
 
+    def confirm(self, image: np.ndarray, landmarks: Landmarks) -> float | None:
+        return self.backend.confirm(image, landmarks)
+
     def close(self) -> None:
         pass
 
@@ -292,39 +296,85 @@ def test_loss_and_reacquisition(fresh: FaceTracker) -> None:
 
 
 class ConfirmSpy:
-    """The real backend, recording the ``confirm`` flag of every ``track`` call."""
+    """The real backend, logging its calls: ("track", frame, confirm) and ("confirm", frame, found)."""
 
     def __init__(self, backend: LandmarkBackend) -> None:
-        self.backend, self.confirms, self.found = backend, [], []
+        self.backend, self.log, self.frame = backend, [], -1
 
-    def detect(self, image_bgr: np.ndarray) -> Landmarks | None:
-        return self.backend.detect(image_bgr)
+    def detect(self, image: np.ndarray) -> Landmarks | None:
+        return self.backend.detect(image)
 
-    def track(self, image_bgr: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
-        self.confirms.append(confirm)
-        self.found.append(self.backend.track(image_bgr, previous, confirm))
-        return self.found[-1]
+    def track(self, image: np.ndarray, previous: Landmarks, confirm: bool = True) -> Landmarks | None:
+        found = self.backend.track(image, previous, confirm)
+        self.log.append(("track", self.frame, confirm, found is not None))
+        return found
+
+    def confirm(self, image: np.ndarray, landmarks: Landmarks) -> float | None:
+        score = self.backend.confirm(image, landmarks)
+        self.log.append(("confirm", self.frame, score is not None))
+        return score
 
     def close(self) -> None:
         pass
 
 
-def test_face_confirmed_every_other_landmark_frame_and_after_a_failed_registration(
+def spy_run(spy: ConfirmSpy, tracker: FaceTracker, images: list[np.ndarray]) -> list[FaceCrop | None]:
+    crops = []
+    for i, image in enumerate(images):
+        spy.frame = i
+        crops.append(tracker.update(Frame(i, i / 30, image))[0])
+    return crops
+
+
+def test_face_confirmed_halfway_through_every_other_landmark_cycle(
+    backend: LandmarkBackend, astronaut: np.ndarray
+) -> None:
+    """Landmarks every 2nd frame, the presence check on the frame after every other one (never a
+    frame that also pays for the landmarks); then noise on a landmark frame: the registration
+    fails, landmarks are measured at once, fail to restart it, and the face is checked there and
+    then: gone (MediaPipe's landmarks find no face by themselves)."""
+    spy = ConfirmSpy(backend)
+    noise = np.random.default_rng(0).integers(0, 256, astronaut.shape, dtype=np.uint8)
+    with FaceTracker(spy, TrackerConfig(landmark_every=2)) as tracker:
+        crops = spy_run(spy, tracker, [astronaut] * 10 + [noise])
+    assert all(c is not None for c in crops[:10]) and crops[10] is None
+    assert [entry for entry in spy.log if entry[1] < 10] == [
+        ("confirm", 1, True),
+        ("track", 2, False, True),
+        ("track", 4, False, True),
+        ("confirm", 5, True),
+        ("track", 6, False, True),
+        ("track", 8, False, True),
+        ("confirm", 9, True),
+    ]
+    last = [entry for entry in spy.log if entry[1] == 10]
+    if isinstance(backend, MediaPipeBackend):
+        assert last == [("track", 10, False, False)]
+    else:
+        assert last == [("track", 10, False, True), ("confirm", 10, False)]
+
+
+def test_face_confirmed_with_the_landmarks_when_they_are_measured_every_frame(
     backend: LandmarkBackend, astronaut: np.ndarray
 ) -> None:
     spy = ConfirmSpy(backend)
-    tracker = FaceTracker(spy, TrackerConfig(landmark_every=2))
-    for i in range(9):
-        assert tracker.update(Frame(i, i / 30, astronaut))[0] is not None
-    assert spy.confirms == [False, True, False, True]  # landmark frames 2, 4, 6, 8
-    # Frame 10 is a landmark frame measured unconfirmed; the registration then fails on the noise,
-    # so unless the backend already found no face (MediaPipe confirms by itself), the face is
-    # confirmed before it is followed any further: here it is gone.
-    noise = np.random.default_rng(0).integers(0, 256, astronaut.shape, dtype=np.uint8)
-    tracker.update(Frame(9, 9 / 30, astronaut))
-    calls = len(spy.confirms)
-    crop, status = tracker.update(Frame(10, 10 / 30, noise))
-    assert spy.confirms[calls] is False
-    if spy.found[calls] is not None:
-        assert spy.confirms[calls + 1 :] == [True]
-    assert crop is None and status.state is FaceState.LOST
+    with FaceTracker(spy, TrackerConfig(landmark_every=1)) as tracker:
+        assert all(c is not None for c in spy_run(spy, tracker, [astronaut] * 7))
+    assert spy.log == [("track", i, i % 2 == 1, True) for i in range(1, 7)]
+
+
+def test_face_confirmed_on_the_frame_after_a_registration_the_landmarks_recovered(
+    backend: LandmarkBackend, astronaut: np.ndarray
+) -> None:
+    """The head rolls 35 degrees between two frames: too far for the registration from the last
+    transform, not for the landmarks (dlib's predictor in the old box) and the registration
+    restarted from them; the landmarks are measured in that frame, the face is checked on the
+    next."""
+    spy = ConfirmSpy(backend)
+    rolled = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((225, 110), 35, 1.0), (512, 512))
+    with FaceTracker(spy, TrackerConfig(landmark_every=10, confirm_every=100)) as tracker:
+        crops = spy_run(spy, tracker, [astronaut] * 3 + [rolled] * 3)
+    assert all(c is not None for c in crops)
+    # (A new anchor at frame 3, if the rolled landmarks leave the template's pose, owes the check
+    # all the same.)
+    assert spy.log == [("track", 3, False, True), ("confirm", 4, True)]
