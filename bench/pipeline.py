@@ -29,8 +29,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rtmer.app.classify import Classifier
-from rtmer.app.runner import Runner, RunSummary, build_pipeline
+from rtmer.app.build import build_pipeline, open_classifier
+from rtmer.app.records import RunSummary
+from rtmer.app.runner import Runner
 from rtmer.app.sinks import JsonlSink
 from rtmer.capture.sources import VideoSource
 from rtmer.config import ClassifierConfig, PipelineConfig
@@ -79,12 +80,10 @@ def video(cache: Path, fps: float, seconds: float, micro_per_min: float) -> Path
 def run(path: Path, fps: float, config: PipelineConfig, events: Path) -> tuple[RunSummary, str]:
     """One replay as fast as possible; returns its summary and the classifier it ran ("none")."""
     classifier = None
-    c = config.classifier
-    if c.enabled:
-        try:
-            classifier = Classifier.open(c.model, c.backend, threads=c.threads or None)
-        except RtmerError as exc:
-            print(f"note: no classifier ({exc}); spotting only", file=sys.stderr)
+    try:
+        classifier = open_classifier(config)
+    except RtmerError as exc:
+        print(f"note: no classifier ({exc}); spotting only", file=sys.stderr)
     runner = Runner(
         VideoSource(path, fps=fps),
         build_pipeline(config, fps),
@@ -92,12 +91,7 @@ def run(path: Path, fps: float, config: PipelineConfig, events: Path) -> tuple[R
         sinks=[JsonlSink(events)],
         ring_seconds=config.capture.ring_seconds,
     )
-    try:
-        summary = runner.run()
-    finally:
-        runner.pipeline.close()
-        if classifier is not None:
-            classifier.close()
+    summary = runner.run()
     name = "none" if classifier is None else f"{classifier.name}/{classifier.backend.name}"
     return summary, name
 

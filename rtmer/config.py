@@ -10,8 +10,8 @@ One section per stage (DESIGN.md)::
 
 ``[capture]``, ``[classifier]`` and ``[output]`` are typed here; ``[tracker]`` and ``[spotter]``
 hold overrides of their stage's own config classes, checked against those classes where the
-pipeline is built (:func:`rtmer.app.runner.stage_configs`), so the stage owners keep their
-defaults in one place. TOML has no null: ``0`` and ``""`` mean "not set" where a field says so.
+pipeline is built (:func:`stage_settings`, called by :mod:`rtmer.app.build`), so the stage owners
+keep their defaults in one place. TOML has no null: ``0`` and ``""`` mean "not set" where a field says so.
 
 This module imports nothing of rtmer but its errors.
 """
@@ -19,7 +19,7 @@ This module imports nothing of rtmer but its errors.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,24 @@ def _coerce(where: str, value: object, default: object) -> Scalar:
     return value  # type: ignore[return-value]
 
 
+def scalar_defaults(cls: type, skip: Collection[str] = ()) -> dict[str, Scalar]:
+    """The defaults of the dataclass ``cls``'s scalar fields (bool, int, float, str), less ``skip``."""
+    out = {f.name: f.default for f in fields(cls) if f.name not in skip}
+    return {k: v for k, v in out.items() if isinstance(v, bool | int | float | str)}
+
+
+def stage_settings(
+    cls: type, name: str, overrides: Mapping[str, object], fixed: Collection[str] = ()
+) -> dict[str, Scalar]:
+    """A stage's ``[name]`` overrides checked against the scalar fields of its config class
+    ``cls`` (less ``fixed``, which the pipeline's builder sets) and coerced to their types."""
+    known = scalar_defaults(cls, fixed)
+    for key in overrides:
+        if key not in known:
+            raise InputError(f"unknown key {key!r} in [{name}]; known: {', '.join(known)}")
+    return {k: _coerce(f"[{name}] {k}", v, known[k]) for k, v in overrides.items()}
+
+
 def _section(name: str, table: object, origin: str) -> object:
     if not isinstance(table, Mapping):
         raise InputError(f"{origin}: [{name}] must be a table of settings, got {table!r}")
@@ -255,6 +273,8 @@ __all__ = [
     "from_mapping",
     "load_config",
     "parse_size",
+    "scalar_defaults",
+    "stage_settings",
     "to_toml",
     "with_overrides",
 ]

@@ -10,17 +10,23 @@ then depend on the offset, :func:`rtmer.features.residual_key_frames`).
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from rtmer.errors import InputError
+from rtmer.errors import InputError, RtmerError
+from rtmer.face import align
 from rtmer.types import SpotEvent
 
 if TYPE_CHECKING:
+    from rtmer.app.timing import StageTimes
+    from rtmer.capture.ring import RingBuffer
     from rtmer.features import FrameSource
+    from rtmer.types import FaceCrop
     from rtmer.weights import WeightCard
 
 #: Input kinds that resample the whole clip and so need its offset.
@@ -122,3 +128,63 @@ class Classifier:
 
     def close(self) -> None:
         self.backend.close()
+
+
+class EventClassifier:
+    """The classifier stage of a run: ``classifier`` on the events of a stream whose frames are in
+    ``ring``. It keeps the face's landmarks for the frames the ring holds (an event's input is
+    built in the face's pose at its onset), classifies each event once (its apex and offset
+    records share the answer), records the ``features`` and ``infer`` times, and says once, through
+    ``warn``, why an event could not be classified."""
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        ring: RingBuffer,
+        fps: float,
+        times: StageTimes,
+        warn: Callable[[str], None],
+    ) -> None:
+        self.classifier, self.ring, self.fps, self.times, self.warn = classifier, ring, fps, times, warn
+        self._landmarks: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._predictions: dict[int, Prediction | None] = {}
+
+    def observe(self, crop: FaceCrop) -> None:
+        """Remember the landmarks of a frame with a face."""
+        self._landmarks[crop.index] = (crop.landmarks68, crop.transform)
+        while len(self._landmarks) > self.ring.capacity + 1:
+            self._landmarks.popitem(last=False)
+
+    def __call__(self, event: SpotEvent) -> Prediction | None:
+        """``event``'s class; None before its offset when the model needs it, or when it could not
+        be classified."""
+        if event.event_id in self._predictions:
+            return self._predictions[event.event_id]
+        if event.offset is None and self.classifier.needs_offset(event):
+            return None
+        landmarks = self._landmarks_at(event.onset)
+        prediction = None
+        if landmarks is not None:
+            try:
+                prediction = self.classifier(self.ring, event, landmarks)
+            except RtmerError as exc:  # e.g. the onset frame already left the ring: say so once
+                held = self.ring.capacity / self.fps
+                remedy = f" (the ring holds {held:g} s: raise [capture] ring_seconds for longer events)"
+                self.warn(f"event {event.event_id} not classified: {exc}{remedy}")
+        self._predictions[event.event_id] = prediction
+        if prediction is not None:
+            self.times.add("features", prediction.features_ms)
+            self.times.add("infer", prediction.infer_ms)
+        return prediction
+
+    def unclassified(self, event_ids: Iterable[int]) -> int:
+        """How many of ``event_ids`` have no class."""
+        return sum(1 for i in event_ids if self._predictions.get(i) is None)
+
+    def _landmarks_at(self, index: int) -> np.ndarray | None:
+        """The face's 68 landmarks in frame pixels at frame ``index`` (or the nearest frame kept)."""
+        if not self._landmarks:
+            return None
+        key = index if index in self._landmarks else min(self._landmarks, key=lambda k: abs(k - index))
+        points, transform = self._landmarks[key]
+        return align.apply(align.invert(transform), points).astype(np.float32)

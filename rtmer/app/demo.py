@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rtmer.app.runner import EventRecord
+from rtmer.app.records import EventRecord
 from rtmer.app.sources import RenderedSource
 
 #: (emotion, the MEGC2019 class it maps to) of the demo's expressions, in order.

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from rtmer.app.pipeline import FrameResult
-from rtmer.app.runner import EventRecord, LiveStatus
+from rtmer.app.records import EventRecord, LiveStatus
 from rtmer.face import align
 from rtmer.face.regions import region_polygons
 

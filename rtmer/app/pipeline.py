@@ -51,9 +51,13 @@ class Pipeline:
         self._engine: IncrementalMotion | None = None
         self._signal: MotionSignal | None = None
         self._anchor = -1
+        self.closed = False
 
     def close(self) -> None:
-        self.tracker.close()
+        """Close the tracker (once)."""
+        if not self.closed:
+            self.closed = True
+            self.tracker.close()
 
     def __enter__(self) -> Pipeline:
         return self

@@ -18,7 +18,7 @@ import cv2
 
 from rtmer.app.overlay import Overlay
 from rtmer.app.pipeline import FrameResult
-from rtmer.app.runner import EventRecord, LiveStatus, RunSummary
+from rtmer.app.records import EventRecord, LiveStatus, RunSummary
 from rtmer.capture.sources import SourceInfo
 from rtmer.errors import InputError
 from rtmer.types import Frame

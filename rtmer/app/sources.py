@@ -1,5 +1,6 @@
-"""Sources the application adds to :mod:`rtmer.capture`: real-time pacing for any source, and a
-synthetic clip rendered frame by frame (``rtmer demo``, the pipeline benchmark)."""
+"""Sources the application adds to :mod:`rtmer.capture`: gates on another source (real-time pacing,
+a bounded read-ahead for lossless replay), and a synthetic clip rendered frame by frame
+(``rtmer demo``, the pipeline benchmark)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
+from rtmer.capture.ring import RingBuffer
 from rtmer.capture.sources import ImageSequenceSource, Source, SourceInfo, VideoSource
 from rtmer.errors import InputError, VideoError
 from rtmer.types import Frame
 
+_POLL_S = 0.0005  # how often a read-ahead waiting for the loop looks at the ring again
 
-class Paced(Source):
-    """``source``'s frames delivered at their stamped times (``t``), as a camera would."""
 
-    realtime = True
+class Gated(Source):
+    """``source``'s frames, each let through when :meth:`wait` returns."""
 
     def __init__(self, source: Source) -> None:
         self.inner = source
@@ -28,17 +30,46 @@ class Paced(Source):
         return self.inner.end_reason
 
     def __iter__(self) -> Iterator[Frame]:
-        start = t0 = None
         for frame in self.inner:
-            if start is None:
-                start, t0 = time.perf_counter(), frame.t
-            wait = start + (frame.t - t0) - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
+            self.wait(frame)
             yield frame
+
+    def wait(self, frame: Frame) -> None:
+        """Return when ``frame`` may go on."""
 
     def close(self) -> None:
         self.inner.close()
+
+
+class Paced(Gated):
+    """``source``'s frames delivered at their stamped times (``t``), as a camera would."""
+
+    realtime = True
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(source)
+        self._start: float | None = None
+        self._t0 = 0.0
+
+    def wait(self, frame: Frame) -> None:
+        if self._start is None:
+            self._start, self._t0 = time.perf_counter(), frame.t
+        delay = self._start + (frame.t - self._t0) - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class ReadAhead(Gated):
+    """``source`` read no further ahead than ``limit`` pending frames of ``ring`` (a file replayed
+    as fast as possible: waiting costs nothing and no frame is lost)."""
+
+    def __init__(self, source: Source, ring: RingBuffer, limit: int) -> None:
+        super().__init__(source)
+        self.ring, self.limit = ring, limit
+
+    def wait(self, frame: Frame) -> None:
+        while len(self.ring) >= self.limit and not self.ring.closed:
+            time.sleep(_POLL_S)
 
 
 class RenderedSource(Source):

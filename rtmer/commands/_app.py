@@ -1,15 +1,14 @@
 """What ``rtmer live``, ``replay`` and ``demo`` share: the flags over the config file, and one run
-of a source through the application (:class:`rtmer.app.runner.Runner`) with its sinks."""
+(a :class:`rtmer.app.runner.Runner` from :func:`rtmer.app.build.build_runner`) to its end."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rtmer.app.runner import Runner, RunSummary
-    from rtmer.capture.sources import Source
+    from rtmer.app.records import RunSummary
+    from rtmer.app.runner import Runner
     from rtmer.config import PipelineConfig
 
 
@@ -80,57 +79,13 @@ def config_from_args(args: argparse.Namespace, **extra: object) -> PipelineConfi
     return with_overrides(load_config(args.config), flags)
 
 
-def make_runner(source: Source, config: PipelineConfig) -> Runner:
-    """The runner for ``source``: pipeline, classifier (unless ``model = "none"``) and sinks. The
-    source is closed if anything here fails."""
-    from rtmer.app.classify import Classifier
-    from rtmer.app.overlay import Overlay
-    from rtmer.app.runner import Runner, build_pipeline
-    from rtmer.app.sinks import ConsoleSink, JsonlSink, OverlaySink, Sink, display_available
-
-    out = config.output
-    classifier = None
-    try:
-        window = out.window
-        if window and not display_available():
-            print(
-                "rtmer: no display (DISPLAY is unset): running without the overlay window "
-                "(--no-window says so and silences this)",
-                file=sys.stderr,
-            )
-            window = False
-        c = config.classifier
-        if c.enabled:
-            classifier = Classifier.open(c.model, c.backend, threads=c.threads or None, fp16=c.fp16)
-        pipeline = build_pipeline(config, source.info.fps)
-        sinks: list[Sink] = [ConsoleSink(quiet=out.quiet)]
-        if out.events:
-            sinks.append(JsonlSink(out.events))
-        if window or out.save:
-            overlay = Overlay(source.info.fps, out.plot_seconds)
-            sinks.append(OverlaySink(overlay, window=window, save=out.save or None))
-    except BaseException:
-        source.close()
-        if classifier is not None:
-            classifier.close()
-        raise
-    return Runner(
-        source, pipeline, classifier=classifier, sinks=sinks, ring_seconds=config.capture.ring_seconds
-    )
-
-
 def run(runner: Runner) -> RunSummary:
     """Run to the end (the console sink prints events and the summary); a capture error that ended
     the run (a truncated file) is raised after the summary, for the CLI's one error line."""
-    try:
-        summary = runner.run()
-    finally:
-        runner.pipeline.close()
-        if runner.classifier is not None:
-            runner.classifier.close()
+    summary = runner.run()
     if runner.error is not None:
         raise runner.error
     return summary
 
 
-__all__ = ["add_face_args", "add_run_args", "config_from_args", "make_runner", "run"]
+__all__ = ["add_face_args", "add_run_args", "config_from_args", "run"]

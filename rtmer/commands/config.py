@@ -6,11 +6,11 @@ import argparse
 
 
 def run(args: argparse.Namespace) -> int:
-    from rtmer.app.runner import stage_configs, stage_defaults
+    from rtmer.app.build import check_stages, stage_defaults
     from rtmer.config import load_config, to_toml
 
     config = load_config(args.config)
-    stage_configs(config, 30.0)  # checks the [tracker] and [spotter] keys against their stages
+    check_stages(config)
     print(to_toml(config, stage_defaults()), end="")
     return 0
 

@@ -13,6 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from rtmer.app import demo
+    from rtmer.app.build import build_runner
     from rtmer.commands import _app
     from rtmer.config import parse_size
     from rtmer.errors import InputError
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
             f"demo: {len(truth)} synthetic micro-expressions ({', '.join(t.label for t in truth)}) in "
             f"{source.n} frames at {args.fps:g} fps, {args.size}; rendered as they are replayed"
         )
-    runner = _app.make_runner(source, config)
+    runner = build_runner(source, config)
     _app.run(runner)
     matches, extra = demo.match(truth, runner.records)
     for line in demo.report(matches, extra, args.fps):

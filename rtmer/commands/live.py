@@ -8,6 +8,7 @@ from rtmer.commands._app import add_run_args
 
 
 def run(args: argparse.Namespace) -> int:
+    from rtmer.app.build import build_runner
     from rtmer.capture.sources import CameraSource
     from rtmer.commands import _app
 
@@ -17,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     cap = config.capture
     camera = int(args.camera) if args.camera.isdigit() else args.camera
     source = CameraSource(camera, fps=cap.fps or None, size=cap.size_wh, fourcc=cap.fourcc or None)
-    _app.run(_app.make_runner(source, config))
+    _app.run(build_runner(source, config))
     return 0
 
 

@@ -8,13 +8,14 @@ from rtmer.commands._app import add_run_args
 
 
 def run(args: argparse.Namespace) -> int:
+    from rtmer.app.build import build_runner
     from rtmer.app.sources import open_file
     from rtmer.commands import _app
 
     config = _app.config_from_args(args, capture__fps=args.fps, capture__realtime=args.realtime)
     cap = config.capture
     source = open_file(args.path, fps=cap.fps or None, realtime=cap.realtime)
-    _app.run(_app.make_runner(source, config))
+    _app.run(build_runner(source, config))
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rtmer import cli
-from rtmer.app.runner import stage_configs
+from rtmer.app.build import check_stages, spotter_config, tracker_config
 from rtmer.config import PipelineConfig, from_mapping, load_config, to_toml, with_overrides
 from rtmer.errors import InputError
 
@@ -28,11 +28,11 @@ def test_file_sets_sections_and_flags_override(tmp_path: Path) -> None:
     assert cfg.capture.fps == 200.0 and isinstance(cfg.capture.fps, float)  # an int accepted for a float
     assert cfg.capture.size_wh == (640, 480)
     assert not cfg.classifier.enabled and not cfg.output.window
-    tracker, spotter = stage_configs(cfg, 200.0)
+    tracker, spotter = tracker_config(cfg), spotter_config(cfg, 200.0)
     assert tracker.landmark_every == 3 and spotter.k == 6.0 and spotter.fps == 200.0
     flagged = with_overrides(cfg, {"capture.fps": 90.0, "spotter.k": 4.5, "output.events": None})
     assert flagged.capture.fps == 90.0 and flagged.capture.size == "640x480"  # the rest stays
-    assert stage_configs(flagged, 90.0)[1].k == 4.5
+    assert spotter_config(flagged, 90.0).k == 4.5
     assert flagged.output.events == ""  # a flag not given (None) changes nothing
 
 
@@ -51,13 +51,22 @@ def test_bad_files_name_the_problem(tmp_path: Path, text: str, message: str) -> 
         load_config(_write(tmp_path, text))
 
 
-def test_stage_override_keys_are_checked_against_the_stage() -> None:
-    with pytest.raises(InputError, match=r"unknown key 'kk' in \[spotter\]"):
-        stage_configs(from_mapping({"spotter": {"kk": 1.0}}), 30.0)
-    with pytest.raises(InputError, match=r"\[tracker\] landmark_every must be a int"):
-        stage_configs(from_mapping({"tracker": {"landmark_every": 2.5}}), 30.0)
-    with pytest.raises(InputError, match="unknown key 'fps'"):  # the source sets the spotter's fps
-        stage_configs(from_mapping({"spotter": {"fps": 30.0}}), 30.0)
+@pytest.mark.parametrize(
+    ("section", "table", "message"),
+    [
+        ("spotter", {"kk": 1.0}, r"unknown key 'kk' in \[spotter\]"),
+        ("tracker", {"landmark_every": 2.5}, r"\[tracker\] landmark_every must be a int"),
+        ("tracker", {"landmark_every": 0}, r"landmark_every must be >= 1"),
+        ("spotter", {"fps": 30.0}, "unknown key 'fps'"),  # the source sets the spotter's fps
+    ],
+)
+def test_stage_override_keys_are_checked_against_the_stage(section: str, table: dict, message: str) -> None:
+    """Where the stages are built, and before any source exists (``rtmer config show``: no fps)."""
+    config = from_mapping({section: table})
+    built = tracker_config if section == "tracker" else lambda c: spotter_config(c, 30.0)
+    for check in (built, check_stages):
+        with pytest.raises(InputError, match=message):
+            check(config)
 
 
 def test_config_show_prints_loadable_effective_settings(tmp_path: Path, capsys) -> None:
@@ -69,7 +78,7 @@ def test_config_show_prints_loadable_effective_settings(tmp_path: Path, capsys) 
     assert data["spotter"]["k"] == 7.5 and data["classifier"]["backend"] == "onnx"
     assert "min_threshold" in data["spotter"] and "landmark_every" in data["tracker"]  # defaults shown
     again = load_config(_write(tmp_path, text))
-    assert again.classifier.backend == "onnx" and stage_configs(again, 30.0)[1].k == 7.5
+    assert again.classifier.backend == "onnx" and spotter_config(again, 30.0).k == 7.5
     assert to_toml(PipelineConfig()) == to_toml(load_config(_write(tmp_path, to_toml(PipelineConfig()))))
 
 

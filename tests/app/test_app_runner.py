@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from rtmer.app import demo
+from rtmer.app.build import build_pipeline
 from rtmer.app.classify import Classifier
 from rtmer.app.overlay import Overlay
-from rtmer.app.runner import EventRecord, LiveStatus, Runner, build_pipeline
+from rtmer.app.records import EventRecord, LiveStatus
+from rtmer.app.runner import Runner
 from rtmer.app.sinks import JsonlSink, Sink
 from rtmer.app.sources import RenderedSource
 from rtmer.capture.sources import Source
@@ -39,6 +41,7 @@ class FakeBackend:
 
         self.inputs: list[np.ndarray] = []
         self.meter = LatencyMeter(budget_ms=0.05)
+        self.closed = 0
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         self.inputs.append(x)
@@ -49,7 +52,7 @@ class FakeBackend:
         return self.meter.stats()
 
     def close(self) -> None:
-        pass
+        self.closed += 1
 
 
 class Skipping(Source):
@@ -61,12 +64,16 @@ class Skipping(Source):
         self.images, self.skip = images, skip
         h, w = images[0].shape[:2]
         self.info = SourceInfo("synthetic", "test clip", fps, fps, (w, h), len(images))
+        self.closed = False
 
     def __iter__(self) -> Iterator[Frame]:
         for k, image in enumerate(self.images):
             if k not in self.skip:
                 yield Frame(k, k / self.info.fps, image)
         self.end_reason = "end of file"
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class Collect(Sink):
@@ -112,9 +119,25 @@ def classified_run(demo_frames, tmp_path_factory):
         classifier=Classifier(card, backend),
         sinks=[sink, JsonlSink(events)],
     )
-    with runner.pipeline:
-        summary = runner.run()
+    summary = runner.run()
     return runner, summary, sink, backend, events, truth, len(images)
+
+
+def test_the_runner_closes_what_it_owns(classified_run, demo_frames) -> None:
+    """After its run: the sinks (with the summary), the pipeline and the classifier's backend,
+    each once; a runner that never runs closes them (and its source) on close()."""
+    runner, summary, sink, backend, *_ = classified_run
+    assert sink.closed is summary and runner.pipeline.closed and backend.closed == 1
+    runner.close()
+    assert backend.closed == 1
+    with pytest.raises(RuntimeError, match="runs once"):
+        runner.run()
+    images, _, _ = demo_frames
+    source, other = Skipping(images[:5], FPS), FakeBackend()
+    card = WeightCard(Path("f.json"), "fake", "laenet", ("negative", "positive", "surprise"), "megc2019", {})
+    with Runner(source, build_pipeline(PipelineConfig(), FPS), classifier=Classifier(card, other)) as idle:
+        pass
+    assert idle.pipeline.closed and other.closed == 1 and source.closed
 
 
 def test_every_expression_is_found_and_classified_at_its_apex(classified_run) -> None:
@@ -179,8 +202,7 @@ def test_an_overloaded_live_run_drops_and_counts_frames(demo_frames) -> None:
     runner = Runner(
         source, build_pipeline(PipelineConfig(), FPS), sinks=[sink], ring_seconds=0.1, lossless=False
     )
-    with runner.pipeline:
-        summary = runner.run()
+    summary = runner.run()
     assert summary.dropped > 0 and summary.frames + summary.dropped == n
 
 
@@ -193,8 +215,7 @@ def test_a_stopped_run_flushes_its_events(demo_frames, how: str) -> None:
     sink = Collect(**({"interrupt_at": at} if how == "interrupt" else {"stop_at": at}))
     runner = Runner(Skipping(images, FPS), build_pipeline(PipelineConfig(), FPS), sinks=[sink])
     sink.runner = runner if how == "stop" else None
-    with runner.pipeline:
-        summary = runner.run()
+    summary = runner.run()
     assert summary.end_reason == ("interrupted" if how == "interrupt" else "stopped")
     assert summary.frames == at
     ids = {r.event.event_id for r in sink.records}
@@ -278,7 +299,6 @@ def test_camera_loss_ends_the_run_cleanly(demo_frames) -> None:
     sink = Collect()
     runner = Runner(source, build_pipeline(PipelineConfig(), fps), sinks=[sink])
     assert not runner.lossless
-    with runner.pipeline:
-        summary = runner.run()
+    summary = runner.run()
     assert summary.end_reason == "camera lost" and summary.error is None
     assert summary.events == 1 and abs(sink.records[0].event.apex - truth[0].apex) <= 3
