@@ -68,7 +68,7 @@ def video(cache: Path, fps: float, seconds: float, micro_per_min: float) -> Path
         for e in events
     ]
     renderer = VideoRenderer(subject, events, fields, fps, CameraModel(), rng)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (640, 480))
     try:
         for k in range(n):
             writer.write(renderer.frame(k))

@@ -18,6 +18,7 @@ This module imports nothing of rtmer but its errors.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -188,20 +189,19 @@ def from_mapping(data: Mapping[str, Any], origin: str = "config") -> PipelineCon
     for name in data:
         if name not in _SECTIONS:
             raise InputError(f"{origin}: unknown section [{name}]; known: {', '.join(_SECTIONS)}")
-    return PipelineConfig(**{name: _section(name, table, origin) for name, table in data.items()})
+    return PipelineConfig(**{name: _section(name, table, origin) for name, table in data.items()})  # type: ignore[arg-type]
 
 
 def _toml_module() -> Any:
     try:
-        import tomllib
+        return importlib.import_module("tomllib")
     except ModuleNotFoundError:  # Python 3.10
         try:
-            import tomli as tomllib
+            return importlib.import_module("tomli")
         except ModuleNotFoundError:
             raise MissingDependencyError(
                 "reading a TOML config needs Python 3.11 or the tomli package (pip install tomli)"
             ) from None
-    return tomllib
 
 
 def load_config(path: str | Path | None = None) -> PipelineConfig:
@@ -234,7 +234,7 @@ def with_overrides(config: PipelineConfig, overrides: Mapping[str, object]) -> P
             new: object = Overrides(tuple(sorted(values.items())))  # type: ignore[arg-type]
         else:
             new = _section(name, {**_plain(section), key: value}, "flags")
-        out = replace(out, **{name: new})
+        out = replace(out, **{name: new})  # type: ignore[arg-type]
     return out
 
 

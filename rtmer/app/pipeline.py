@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 
 from rtmer.capture.sources import VideoSource
+from rtmer.face.tracker import FaceTracker
 from rtmer.motion import IncrementalMotion
 from rtmer.spotting.apex import IDLE, ApexSpotter, SpotterConfig
 from rtmer.spotting.signal import MotionSignal, SignalFrame
@@ -41,10 +42,8 @@ class Pipeline:
     """Frames in, per-frame results (and spotted events) out."""
 
     def __init__(
-        self, fps: float, *, tracker: object | None = None, spotter: SpotterConfig | None = None
+        self, fps: float, *, tracker: FaceTracker | None = None, spotter: SpotterConfig | None = None
     ) -> None:
-        from rtmer.face.tracker import FaceTracker
-
         self.fps = fps
         self.tracker = tracker if tracker is not None else FaceTracker()
         self.spotter = ApexSpotter(spotter or SpotterConfig(fps=fps))

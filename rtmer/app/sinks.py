@@ -127,7 +127,7 @@ class OverlaySink(Sink):
     def on_start(self, info: SourceInfo) -> None:
         if self.save is not None:
             self._writer = cv2.VideoWriter(
-                str(self.save), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, info.size
+                str(self.save), cv2.VideoWriter.fourcc(*"mp4v"), info.fps, info.size
             )
             if not self._writer.isOpened():
                 raise InputError(

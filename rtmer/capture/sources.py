@@ -301,7 +301,7 @@ class CameraSource(Source):
             self._cap.release()
             raise CameraError(_camera_open_error(index_or_path))
         try:
-            self._first = self._open(fps, size, fourcc)
+            self._first: Frame | None = self._open(fps, size, fourcc)
         except BaseException:
             self._cap.release()
             raise
@@ -311,7 +311,7 @@ class CameraSource(Source):
         cap = self._cap
         # V4L2 applies these in this order: the pixel format decides which sizes and rates exist.
         if fourcc is not None:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*fourcc))
         if size is not None:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])

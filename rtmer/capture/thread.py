@@ -9,7 +9,7 @@ after every frame read before it has been delivered.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from rtmer.capture.ring import FrameView, RingBuffer
 from rtmer.capture.sources import Source
@@ -66,7 +66,7 @@ class CaptureThread:
         return self._thread.is_alive()
 
 
-def frames(ring: RingBuffer, capture: CaptureThread) -> Iterator[FrameView]:
+def frames(ring: RingBuffer, capture: CaptureThread) -> Generator[FrameView, None, None]:
     """The ring's frames in order until the capture has ended and the ring is drained; then the
     capture's stored error, if any, is raised (a CaptureError's message is one line for the user).
 

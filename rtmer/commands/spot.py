@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rtmer.commands._app import add_face_args
 from rtmer.errors import InputError
 
+if TYPE_CHECKING:
+    from rtmer.types import SpotEvent
 
-def _event_json(e: object, source: str) -> str:
+
+def _event_json(e: SpotEvent, source: str) -> str:
     from dataclasses import asdict
 
     record = asdict(e)

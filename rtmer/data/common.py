@@ -508,7 +508,7 @@ class Sheet:
 
 
 def _match_header(cells: Sequence[object], columns: Sequence[Column]) -> dict[str, int]:
-    keys = {}
+    keys: dict[str, int] = {}
     for i, cell in enumerate(cells):
         keys.setdefault(header_key(cell), i)
     found = {}
@@ -560,9 +560,9 @@ def read_sheet(path: Path, columns: Sequence[Column], *, scan_rows: int = 40) ->
                 best = (ws.title, r + 1, [cell_text(c) for c in cells if cell_text(c)], missing)
     if best is None:
         raise DatasetError(f"{path}: expected a sheet with a header row; every worksheet is empty")
-    title, row, headers, missing = best
-    wanted = "; ".join(" / ".join(repr(a) for a in c.aliases) for c in missing)
+    title, header_row, header_cells, closest = best
+    wanted = "; ".join(" / ".join(repr(a) for a in c.aliases) for c in closest)
     raise DatasetError(
-        f"{path}: expected a header row with the column(s) {wanted}; none found in the first "
-        f"{scan_rows} rows (closest: sheet {title!r} row {row}, headers: {', '.join(headers) or 'none'})"
+        f"{path}: expected a header row with the column(s) {wanted}; none found in the first {scan_rows} "
+        f"rows (closest: sheet {title!r} row {header_row}, headers: {', '.join(header_cells) or 'none'})"
     )

@@ -99,7 +99,7 @@ def subject_groups(data: Labelled | Sequence[str], k: int, seed: int = 0) -> lis
 def subject_kfold(data: Labelled | Sequence[str], k: int = 5, seed: int = 0) -> Iterator[Fold]:
     """k folds whose test sides are the groups of :func:`subject_groups`; names "fold1of5" ..."""
     subjects = _subject_array(data)
-    for i, group in enumerate(subject_groups(subjects, k, seed), 1):
+    for i, group in enumerate(subject_groups(subjects.tolist(), k, seed), 1):
         yield _fold(subjects, set(group), f"fold{i}of{k}")
 
 

@@ -21,14 +21,19 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rtmer.errors import ExportError
 from rtmer.models.registry import ModelSpec, import_torch_module
 
-torch = import_torch_module("torch")
-nn = torch.nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:
+    torch = import_torch_module("torch")
+    nn = torch.nn
 
 OPSET = 17
 INPUT_NAME = "input"
@@ -79,7 +84,7 @@ class FrameFeatures(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.frame_features(x)
+        return self.model.frame_features(x)  # type: ignore[operator]  # nn.Module's __getattr__ types it a Tensor
 
 
 def graph_module(model: nn.Module, spec: ModelSpec) -> nn.Module:

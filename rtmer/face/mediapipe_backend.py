@@ -146,8 +146,8 @@ class MediaPipeBackend:
             if mesh is None:
                 return None
             h, w = rgb.shape[:2]
-            found = Landmarks(mesh_to_68(mesh), mesh, (ox - 0.5, oy - 0.5, ox + w - 0.5, oy + h - 0.5), 1.0)
-            return shifted(found, -ox, -oy)
+            face = Landmarks(mesh_to_68(mesh), mesh, (ox - 0.5, oy - 0.5, ox + w - 0.5, oy + h - 0.5), 1.0)
+            return shifted(face, -ox, -oy)
         found = self._detect(rgb)
         if found is None and is_tight_crop_size(rgb.shape, self.min_face):
             padded, ox, oy = pad_for_detection(rgb)

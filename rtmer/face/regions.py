@@ -57,8 +57,8 @@ def _iod(p: np.ndarray) -> float:
     return float(np.linalg.norm(p[42:48].mean(axis=0) - p[36:42].mean(axis=0)))
 
 
-def _fill(shape: tuple[int, int], polygon: np.ndarray, grow_px: float = 0.0) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
+def _fill(shape: tuple[int, ...], polygon: np.ndarray, grow_px: float = 0.0) -> np.ndarray:
+    mask: np.ndarray = np.zeros(shape, np.uint8)
     # Sub-pixel vertices (4 fractional bits), so masks follow the landmarks smoothly.
     cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
     r = round(grow_px)

@@ -215,7 +215,7 @@ def _write_video(path: Path, fps: float, size: tuple[int, int], frames: Callable
                  bar: Progress) -> None:  # fmt: skip
     """Render on this thread while a writer thread encodes (OpenCV releases the GIL to encode)."""
     h, w = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
         raise InputError(f"cannot write {path}: OpenCV has no mp4 encoder here; try another --out folder")
     queue: Queue[np.ndarray | None] = Queue(maxsize=16)

@@ -16,7 +16,7 @@ import numpy as np
 
 from rtmer.synth.au import eye_distance
 from rtmer.synth.subjects import Subject, invert_and_warp
-from rtmer.synth.timeline import BLINK, Event
+from rtmer.synth.timeline import Event
 
 
 def add_noise(frame: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -106,8 +106,9 @@ class VideoRenderer:
         self.box = (max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1)))
         bx0, by0, bx1, by1 = self.box
         blink = blink_field(lm, (h, w))[by0:by1, bx0:bx1]
+        # A blink's field is None: it is made here, for this subject's lids.
         self.fields = [
-            blink if e.kind == BLINK else f[by0:by1, bx0:bx1] for e, f in zip(events, fields, strict=True)
+            blink if f is None else f[by0:by1, bx0:bx1] for e, f in zip(events, fields, strict=True)
         ]
         self.rng = rng
         self.noise = NoiseBank(subject.image.shape, subject.noise_sigma, rng)
@@ -138,7 +139,9 @@ class VideoRenderer:
         active = [(s, f) for s, f in active if s > 0]
         if active:
             bx0, by0, bx1, by1 = self.box
-            disp = sum(np.float32(s) * f for s, f in active)
+            disp: np.ndarray = np.float32(active[0][0]) * active[0][1]
+            for s, f in active[1:]:
+                disp = disp + np.float32(s) * f
             # frame(q) = canvas(A^-1(M^-1 q)): the inverse rigid map, then the inverse expression warp.
             # float32, as cv2.remap needs its maps: numpy 2 takes float32 pixel grids times float64
             # coefficients to float64 (numpy 1 cast the scalar down, which this reproduces).

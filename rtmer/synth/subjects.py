@@ -112,7 +112,7 @@ def place(base: BaseFace, canvas: tuple[int, int], eye_px: float, centre: tuple[
     lm = base.landmarks68.astype(np.float64)
     scale = eye_px / eye_distance(lm)
     mid = 0.5 * (lm[36:42].mean(axis=0) + lm[42:48].mean(axis=0))
-    m = np.float64([[scale, 0, centre[0] - scale * mid[0]], [0, scale, centre[1] - scale * mid[1]]])
+    m = np.array([[scale, 0, centre[0] - scale * mid[0]], [0, scale, centre[1] - scale * mid[1]]], np.float64)
     h, w = canvas
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     img = cv2.warpAffine(base.image, m, (w, h), flags=interp, borderMode=cv2.BORDER_REPLICATE)
@@ -132,12 +132,12 @@ def make_subject(
     placed = place(base, canvas, eye_px, (w / 2 + rng.uniform(-0.03, 0.03) * w, h * rng.uniform(0.40, 0.44)))
     target, params = _identity_warp(placed.landmarks68.astype(np.float64), rng)
     field = _landmark_field(placed.landmarks68.astype(np.float64), target, canvas, sigma=0.35 * eye_px)
-    img = invert_and_warp(placed.image, field).astype(np.float32)
+    img: np.ndarray = invert_and_warp(placed.image, field).astype(np.float32)
     tone = (rng.uniform(0.85, 1.05), rng.uniform(0.85, 1.05), rng.uniform(0.85, 1.1))
     gain = rng.uniform(0.8, 1.15)
     slope = rng.uniform(-0.15, 0.15)
     ramp = 1 + slope * (np.arange(w, dtype=np.float32) / max(w - 1, 1) - 0.5)
-    img = img * np.float32(gain) * np.float32(tone) * ramp[None, :, None]
+    img = img * np.float32(gain) * np.asarray(tone, np.float32) * ramp[None, :, None]
     # Landmarks follow the content: q = p + field(p) at each landmark.
     ys = np.clip(placed.landmarks68[:, 1].round().astype(int), 0, h - 1)
     xs = np.clip(placed.landmarks68[:, 0].round().astype(int), 0, w - 1)
@@ -149,5 +149,5 @@ def make_subject(
         landmarks68=moved.astype(np.float32),
         noise_sigma=float(rng.uniform(1.0, 2.5)),
         shape_params=params,
-        tone=tuple(float(t) for t in tone),
+        tone=(float(tone[0]), float(tone[1]), float(tone[2])),
     )

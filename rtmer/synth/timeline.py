@@ -87,7 +87,9 @@ def schedule(
                 break
     for _ in range(int(round(blinks_per_min * minutes))):
         for _ in range(50):
-            prof = sample_profile(int(rng.integers(0, max(1, n_frames - fps))), fps, DURATIONS[BLINK], rng)
+            prof = sample_profile(
+                int(rng.integers(0, max(1, int(n_frames - fps)))), fps, DURATIONS[BLINK], rng
+            )
             if prof.offset < n_frames and not busy[prof.onset : prof.offset + 1].any():
                 events.append(Event(BLINK, prof))
                 break

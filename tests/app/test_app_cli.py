@@ -80,7 +80,7 @@ def cut_video(demo_frames, tmp_path_factory) -> tuple[Path, list[demo.Truth], fl
     images, truth, fps = demo_frames
     full = tmp_path_factory.mktemp("cut") / "full.avi"
     h, w = images[0].shape[:2]
-    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    writer = cv2.VideoWriter(str(full), cv2.VideoWriter.fourcc(*"MJPG"), fps, (w, h))
     for image in images:
         writer.write(image)
     writer.release()

@@ -24,7 +24,7 @@ def write_avi(path: Path, n: int = 60, size: tuple[int, int] = (64, 48)) -> Path
     """An MJPG AVI of ``n`` frames, frame i a uniform grey 4*i (JPEG keeps uniform images exact)."""
     # OpenCV's own MJPEG encoder, not FFmpeg's: the FFmpeg of the OpenCV 5 wheels (libavcodec 63)
     # converts a BGR grey to YCbCr with chroma 127 instead of 128, and B and R decode 2 levels low.
-    writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
+    writer = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter.fourcc(*"MJPG"), 30.0, size)
     assert writer.isOpened()
     for i in range(n):
         writer.write(np.full((size[1], size[0], 3), 4 * i, np.uint8))
@@ -298,7 +298,7 @@ class FakeCapture:
             cv2.CAP_PROP_FPS: fps,
             cv2.CAP_PROP_FRAME_WIDTH: 64.0,
             cv2.CAP_PROP_FRAME_HEIGHT: 48.0,
-            cv2.CAP_PROP_FOURCC: float(cv2.VideoWriter_fourcc(*"YUYV")),
+            cv2.CAP_PROP_FOURCC: float(cv2.VideoWriter.fourcc(*"YUYV")),
         }
         self.requests: list[int] = []
         self.grabbed = -1

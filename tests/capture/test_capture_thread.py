@@ -13,7 +13,7 @@ from rtmer.errors import VideoError
 
 
 def write_avi(path: Path, n: int) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30.0, (64, 48))
     for i in range(n):
         # numpy 2 refuses an out-of-range fill where numpy 1 wrapped it; the grey only tells frames apart.
         writer.write(np.full((48, 64, 3), 4 * i % 256, np.uint8))
