@@ -1,4 +1,4 @@
-"""Inference latency per model and backend at batch 1 (issue 8's yardstick).
+"""Inference latency per model and backend at batch 1, against each model's budget.
 
 For each model: its shipped weights when there are some (rtmer/weights), else a seeded random
 model exported to a temporary folder with ``rtmer.export.weights.save_weights`` (latency does not

@@ -1,4 +1,4 @@
-"""The whole application, end to end (issue 9's yardstick): a synthetic 640x480 video replayed as
+"""The whole application, end to end: a synthetic 640x480 video replayed as
 fast as possible through the capture thread, the ring buffer, the face tracker, the motion engine
 (TV-L1 flow on every frame), the signal and spotter, the classifier and an events file.
 

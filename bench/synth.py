@@ -1,4 +1,4 @@
-"""Synthetic data rendering speed (issue 3's target: a 60 s, 200 fps, 640x480 video in <= 60 s).
+"""Synthetic data rendering speed (target: a 60 s, 200 fps, 640x480 video in <= 60 s).
 
 Measures, wall clock on this machine: one long video rendered and encoded to mp4 (rendering on the
 main thread, encoding on a writer thread), and labelled clips in the CASME II layout (exact

@@ -1,6 +1,6 @@
 """The application's settings: :class:`PipelineConfig`, read from a TOML file, overridden by flags.
 
-One section per stage (DESIGN.md)::
+One section per pipeline stage::
 
     [capture]     fps, size, fourcc, ring_seconds, realtime
     [tracker]     FaceTracker settings (rtmer.face.tracker.TrackerConfig scalars: landmark_every, ...)

@@ -1,4 +1,4 @@
-"""The pipeline of DESIGN.md, wired once: face tracker -> motion engine -> motion signal -> apex
+"""The per-frame pipeline, wired once: face tracker -> motion engine -> motion signal -> apex
 spotter, frame by frame, with every stage timed.
 
 The motion reference is the first aligned crop of a face (a new one whenever the tracker takes a

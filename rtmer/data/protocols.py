@@ -7,9 +7,9 @@ set (kept clips, integer labels, subject keys) together with every dropped clip 
 Protocols (``PROTOCOLS``):
 
 - ``megc2019``: the MEGC2019 three-class composite ("FULL", "3DB") of SMIC-HS, CASME II and SAMM,
-  mapped as in methods.md. Positive: happiness, SMIC positive. Surprise: surprise. Negative: SMIC
-  negative; CASME II disgust, repression; SAMM anger, contempt, disgust, fear, sadness. Dropped:
-  CASME II others, fear, sadness; SAMM other. On complete copies: 442 clips from 68 subjects
+  mapped as the challenge maps them. Positive: happiness, SMIC positive. Surprise: surprise.
+  Negative: SMIC negative; CASME II disgust, repression; SAMM anger, contempt, disgust, fear,
+  sadness. Dropped: CASME II others, fear, sadness; SAMM other. On complete copies: 442 clips from 68 subjects
   (SMIC 164, CASME II 145, SAMM 133; negative 250, positive 109, surprise 83).
   **[rtmer]** two CASME II clips whose emotion maps to negative are excluded by name: the coding
   sheet (2014) gives 90 disgust + repression clips against the composite's 88, and the public

@@ -1,6 +1,6 @@
 """FaceTracker: one aligned, sub-pixel-stable face crop per frame, and the face's status.
 
-Per frame (DESIGN.md, FaceTracker):
+Per frame:
 1. No face yet, or the face was lost: a full detection (``backend.detect``). A found face is the
    new *anchor*: its motion crop (:data:`rtmer.face.align.MOTION`, from the eye centres and nose)
    becomes the template every later crop is registered to.

@@ -62,9 +62,9 @@ class IntervalSettings:
     edge_fraction: float = 0.1
     """Interval edges: where the signal falls below baseline + this share of the peak's height."""
     min_duration_s: float = 1 / 25
-    """Shorter intervals are noise (the shortest micro-expression, methods.md)."""
+    """Shorter intervals are noise (the shortest micro-expression lasts 1/25 s)."""
     micro_max_s: float = 0.5
-    """Longest micro-expression (methods.md); longer intervals are macro-expressions."""
+    """Longest micro-expression (1/2 s); longer intervals are macro-expressions."""
     macro_max_s: float = 4.0
     """Longest macro-expression; longer intervals are dropped."""
 

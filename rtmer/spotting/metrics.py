@@ -22,9 +22,9 @@ gives the same numbers whenever no spotted interval reaches the threshold with t
 otherwise never lets one interval find two expressions (with IoU >= 0.5 against disjoint truths
 that can only happen at exactly 0.5).
 
-Beyond MEGC, for rtmer's targets (issue 6): the apex error over matched pairs whose truth has an
-annotated apex, the delay from the true apex to the frame the spotter emitted the event, and false
-alarms per minute of video.
+Beyond MEGC, for rtmer's spotting targets (``bench/spotting.py``): the apex error over matched
+pairs whose truth has an annotated apex, the delay from the true apex to the frame the spotter
+emitted the event, and false alarms per minute of video.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ between anchors falls off as a Gaussian whose width is a fraction of the inter-o
 it is smooth, local and scales with the face. A field is normalised to move its strongest pixel by
 1 px, so an intensity is the AU's peak displacement in pixels.
 
-Landmarks follow the iBUG 68-point convention, 0-based here (methods.md counts from 1): jaw 0-16,
+Landmarks follow the iBUG 68-point convention, 0-based here (the papers count from 1): jaw 0-16,
 brows 17-21 (image left) and 22-26 (image right), nose 27-35, eyes 36-41 and 42-47, mouth 48-67.
 Image coordinates: x to the right, y down; "up" is (0, -1). "Left"/"right" mean the image's sides.
 """
@@ -209,7 +209,7 @@ def expression_field(
     return total
 
 
-#: The emotions' AU combinations (issue 3; CASME II / SAMM annotation practice). Each entry lists
+#: The emotions' AU combinations (CASME II / SAMM annotation practice). Each entry lists
 #: required AUs and optional ones (each kept with probability 0.5) and alternatives (one is chosen).
 EMOTION_AUS: Mapping[str, dict[str, tuple]] = {
     "happiness": {"required": (6, 12), "optional": (), "one_of": ()},

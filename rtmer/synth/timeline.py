@@ -1,6 +1,6 @@
 """When things happen in a synthetic video: expression profiles and the schedule of events.
 
-A micro-expression lasts 1/25 to 1/2 s (methods.md); its intensity rises from the onset to the
+A micro-expression lasts 1/25 to 1/2 s; its intensity rises from the onset to the
 apex faster than it decays to the offset (Yan et al. 2013 report onset durations of about a third
 of the whole), so the profile here is a smooth rise over a fraction r in [0.3, 0.45] of the
 duration and a smooth decay over the rest, not a symmetric triangle.
@@ -43,9 +43,9 @@ def sample_profile(
     return Profile(start, start + rise, start + frames)
 
 
-#: Durations in seconds (issue 3): micro 40-500 ms, macro 0.5-4 s, blinks 100-300 ms.
+#: Durations in seconds: micro 40-500 ms, macro 0.5-4 s, blinks 100-300 ms.
 DURATIONS = {MICRO: (0.04, 0.5), MACRO: (0.5, 4.0), BLINK: (0.1, 0.3)}
-#: Peak displacement in pixels at the apex (issue 3): micro 0.2-3 px, macro 5-20 px.
+#: Peak displacement in pixels at the apex: micro 0.2-3 px, macro 5-20 px.
 PEAKS = {MICRO: (0.2, 3.0), MACRO: (5.0, 20.0)}
 
 
