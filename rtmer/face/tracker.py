@@ -33,9 +33,8 @@ Per frame:
    with little lag: the lag of a first-order low-pass at cutoff f_c is v / (2 pi f_c), and with
    f_c = min_cutoff + beta * v it stays below 1 / (2 pi beta) px at any speed v (0.03 px for the
    default beta = 5 per crop pixel; d_cutoff = 10 Hz lets the speed estimate catch up within a
-   few frames). Measured on a synthetic head motion (8 degrees, 27 px, 10 % in 1/3 s at 60 fps):
-   0.07 px worst crop error with the filter, 0.06 px without; on a still face the jitter drops
-   from 0.013 to 0.005 px RMS. The filter runs on four numbers in frame pixels, the frame
+   few frames). On a still face it takes the crop's jitter from 0.013 to 0.005 px RMS (the
+   moving case: bench/README.md, tuning notes). The filter runs on four numbers in frame pixels, the frame
    positions of the crop's centre and of its x axis scaled to half the crop width, so a unit of
    change moves some crop pixel by about one unit; speeds are measured in crop pixels per second,
    so the parameters do not depend on the resolution or the frame rate.

@@ -15,7 +15,7 @@ windows, so they cannot decide during a stream. This one decides causally, frame
   peak without a new maximum: the event is emitted then, not at the offset;
 - offset when the signal is back within the noise band, or at ``max_duration_s`` (timeout);
 - durations scaled by the fps: shorter than ``min_duration_s`` is noise, up to ``micro_max_s``
-  a micro-expression, longer a macro-expression (methods.md: 1/25 to 1/2 s);
+  a micro-expression, longer a macro-expression (micro-expressions last 1/25 to 1/2 s);
 - blinks rejected (the eye signal dominates the face signal at the apex), and head motion (the
   global motion grows by more than the face signal);
 - the reference frame re-anchored (the caller resets the motion engine) when the face has been
@@ -67,13 +67,12 @@ class SpotterConfig:
     # Re-anchor the motion reference after this long at rest. Each new reference brings its own
     # sensor-noise pattern into every later flow, which the blocks' noise levels learned on the
     # old one do not describe: a false alarm or a missed onset right after the swap. The tracker
-    # registers every crop to its anchor, so little drift builds up between swaps. Measured on the
-    # tuning videos (micro F1 at 200 / 30 fps): 0.5 s 0.80 / 0.72, 2 s 0.87 / 0.81, 4 s - / 0.65.
+    # registers every crop to its anchor, so little drift builds up between swaps. 2 s gave the
+    # best micro F1 at both rates (bench/README.md, tuning notes).
     reanchor_still_s: float = 2.0
     # eyes / face at the apex above this: a blink. A blink drags the skin round the grown eye
-    # mask, so some face blocks move with it, but less than the lids. Measured on the tuning
-    # videos (200 fps, micro F1 / false alarms per minute): 0.5 rejects AU 6/7 micro-expressions
-    # too (0.68 / 0.75); 1: 0.80 / 0.75; 2 lets blinks through (0.49 / 8).
+    # mask, so some face blocks move with it, but less than the lids: below 1 AU 6/7
+    # micro-expressions are rejected too, above it blinks get through (bench/README.md).
     blink_ratio: float = 1.0
     head_ratio: float = 2.0  # head-motion growth / face signal above this: head motion
 

@@ -16,9 +16,8 @@ frame) and the crop's landmarks:
    the face is at rest), so a noisy block (low texture, the crop's edge) cannot raise the
    signal and a quiet one counts for what it is. The face signal is the largest block z-score,
    rescaled to pixels by the median block noise so that it stays comparable with the eye and
-   head signals. Measured on synthetic long videos (200 fps, tuning seed): against the largest
-   region mean of the flow magnitude, micro-expressions whose peak is 0.7-0.9 px become visible
-   at 10-12 noise sigmas instead of 4-6; the ones at 0.2-0.6 px stay at the noise level.
+   head signals. Against the largest region mean of the flow magnitude, micro-expressions of
+   0.7-0.9 px stand at 10-12 noise sigmas instead of 4-6 (bench/README.md, tuning notes).
 
 The eyes are measured apart (the lids' polygons, grown by 0.15 of the eye distance: dlib places the
 brows 1-3 px nearer the eyes than MediaPipe did, and with a tenth a synthetic blink's lid motion
