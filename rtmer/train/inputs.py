@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from rtmer.data.protocols import Labelled
-from rtmer.features import ClipFrames, FeatureCache, FeatureSpec, build, feature_options, model_input
+from rtmer.features import ClipFrames, FeatureCache, FeatureSpec, build
 from rtmer.models import registry
+from rtmer.models.inputs import feature_options, model_input
 from rtmer.synth.generator import Progress
 
 
@@ -21,9 +22,10 @@ def model_inputs(
     cache: str | Path | None = None,
     progress: bool = False,
 ) -> np.ndarray:
-    """``(N, *item)`` float32: every clip's input for ``model``, as :func:`rtmer.features.model_input`
-    gives it, in clip order. Features are read from (and written to) ``cache`` when given, keyed
-    by clip and feature settings, so a second run or another model on the same kind skips the flow."""
+    """``(N, *item)`` float32: every clip's input for ``model``, as
+    :func:`rtmer.models.inputs.model_input` gives it, in clip order. Features are read from (and
+    written to) ``cache`` when given, keyed by clip and feature settings, so a second run or
+    another model on the same kind skips the flow."""
     mspec = registry.get(model)
     spec = replace(spec or FeatureSpec(), **feature_options(mspec))  # type: ignore[arg-type]
     store = FeatureCache(cache) if cache is not None else None

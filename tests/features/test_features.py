@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rtmer import features
+from rtmer import __version__, features, motion
 from rtmer.data import load
 from rtmer.errors import DatasetError, InputError
 from rtmer.face import align, regions
@@ -275,7 +275,7 @@ def test_cache_hit_skips_the_flow(
     def no_flow(*args: object, **kwargs: object) -> None:
         raise AssertionError("TV-L1 ran on a cache hit")
 
-    monkeypatch.setattr(features.motion, "tvl1_flow_stats", no_flow)
+    monkeypatch.setattr(motion, "tvl1_flow_stats", no_flow)
     again = cache.get_or_build(c, "flow3", FAST)
     np.testing.assert_array_equal(first, again)
     assert again.dtype == np.float32 and cache.hits == 1
@@ -291,7 +291,7 @@ def test_cache_keys_differ_by_options_and_span(tmp_path: Path, clips: tuple[Clip
     assert not np.array_equal(ars, rrs)
     stored = sorted(tmp_path.rglob("*.npy"))
     assert len(stored) == 2 and cache.misses == 2
-    assert f"rtmer-{features.__version__}" in str(stored[0])
+    assert f"rtmer-{__version__}" in str(stored[0])
     moved = dataclasses.replace(c, apex=c.apex - 1)  # e.g. another apex convention for SMIC
     assert cache.path(moved, "residual", FeatureSpec()) != cache.path(c, "residual", FeatureSpec())
 
