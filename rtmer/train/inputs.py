@@ -1,17 +1,36 @@
-"""A labelled data set's model inputs, built once through the feature path and its disk cache."""
+"""Labelled data sets and their model inputs, built once through the feature path and its disk
+cache. Imports no torch (``rtmer eval`` scores weights on ONNX Runtime with it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from rtmer.data.protocols import Labelled
+from rtmer.data import load
+from rtmer.data.protocols import Labelled, apply, get_protocol
+from rtmer.errors import InputError
 from rtmer.features import ClipFrames, FeatureCache, FeatureSpec, build
 from rtmer.models import registry
 from rtmer.models.inputs import feature_options, model_input
 from rtmer.synth.generator import Progress
+
+
+def load_labelled(pairs: Sequence[tuple[str, str | Path]], protocol: str) -> Labelled:
+    """The clips of every (data set, root) pair, labelled by ``protocol``."""
+    proto = get_protocol(protocol)
+    clips = []
+    for name, root in pairs:
+        clips.extend(load(name, root).clips)
+    labelled = apply(proto, clips)
+    if len(labelled) == 0:
+        raise InputError(
+            f"protocol {proto.name} keeps none of the {len(clips)} clips found (it labels "
+            f"{', '.join(proto.datasets)}); check --data and --protocol"
+        )
+    return labelled
 
 
 def model_inputs(
