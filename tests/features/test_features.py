@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import cv2
@@ -226,6 +227,25 @@ def test_live_event_without_offset(clips: tuple[Clip, ...], landmarks: dict[str,
     short = dataclasses.replace(early, apex=early.onset + 3)
     with pytest.raises(InputError, match="no offset"):
         build("residual", buffer, short, landmarks68=p)
+
+
+# --- the kind table ------------------------------------------------------------------------------
+
+
+def test_the_kind_table() -> None:
+    """One row per kind of the Kind type; when an input needs the offset; the item shape rule."""
+    assert typing.get_args(features.Kind) == features.KINDS == tuple(features.FEATURE_KINDS)
+    long, short = (SpotEvent(0, 5, 5 + rise, None, 0.0, 0.0, None, "micro", 1.0, (), 20) for rise in (10, 9))
+    assert {k for k in features.KINDS if features.feature_kind(k).needs_offset(long)} == {"frames", "regions"}
+    assert {k for k in features.KINDS if features.feature_kind(k).needs_offset(short)} == {
+        "residual", "frames", "regions"
+    }  # fmt: skip
+    assert features.feature_kind("frames").item_shape((1, 140, 120), 64) == (64, 1, 140, 120)
+    assert features.feature_kind("regions").item_shape((32, 1, 8, 8), 32) == (32, 1, 8, 8)
+    with pytest.raises(InputError, match="clip_frames"):
+        features.feature_kind("frames").item_shape((1, 140, 120), None)
+    with pytest.raises(InputError, match="unknown feature kind 'optical'"):
+        features.feature_kind("optical")
 
 
 # --- errors --------------------------------------------------------------------------------------
