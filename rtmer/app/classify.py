@@ -3,8 +3,10 @@ probabilities, through one inference backend (:mod:`rtmer.backends`, imported wh
 
 Flow and residual models classify as soon as the apex is confirmed (the offset is not needed);
 sequence models (aggregation network, CNN-LSTM-SE) resample onset..offset and wait for the offset
-record, as does CropNet when the apex is fewer than 10 frames after the onset (its key frames
-then depend on the offset, :func:`rtmer.features.residual_key_frames`).
+record, as does CropNet when the apex is fewer than
+:data:`rtmer.features.builders.KEY_FRAME_MIN_RISE` frames after the onset (its key frames then
+depend on the offset, :func:`rtmer.features.residual_key_frames`). Which applies is the input
+kind's ``needs_offset`` (:data:`rtmer.features.FEATURE_KINDS`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,27 +26,11 @@ from rtmer.types import SpotEvent
 
 if TYPE_CHECKING:
     from rtmer.app.timing import StageTimes
+    from rtmer.backends import Backend
     from rtmer.capture.ring import RingBuffer
     from rtmer.features import FrameSource
     from rtmer.types import FaceCrop
     from rtmer.weights import WeightCard
-
-#: Input kinds that resample the whole clip and so need its offset.
-_SEQUENCE_KINDS = ("frames", "regions")
-#: CropNet's key frames need the offset when the rise is shorter than this (features.residual_key_frames).
-_RESIDUAL_MIN_RISE = 10
-
-
-class Backend(Protocol):
-    """What the classifier needs of an :mod:`rtmer.backends` backend."""
-
-    name: str
-
-    def __call__(self, x: np.ndarray) -> np.ndarray: ...
-
-    def warm_up(self) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -68,13 +54,15 @@ class Classifier:
     """Weights (a :class:`rtmer.weights.WeightCard`) run by one backend on spotted events."""
 
     def __init__(self, card: WeightCard, backend: Backend) -> None:
-        from rtmer.features import feature_options
+        from rtmer.features import feature_kind
         from rtmer.models import registry
+        from rtmer.models.inputs import feature_options
 
         self.card = card
         self.backend = backend
         self.model_spec = registry.get(card.model)
         self.kind = self.model_spec.input.kind
+        self._needs_offset = feature_kind(self.kind).needs_offset
         self._feature_spec = card.feature_spec()
         feature_options(self.model_spec)  # fails early on a model the feature path cannot build
 
@@ -104,13 +92,11 @@ class Classifier:
 
     def needs_offset(self, event: SpotEvent) -> bool:
         """Whether ``event``'s input can only be built from its offset record."""
-        if self.kind in _SEQUENCE_KINDS:
-            return True
-        return self.kind == "residual" and event.apex - event.onset < _RESIDUAL_MIN_RISE
+        return self._needs_offset(event)
 
     def __call__(self, source: FrameSource, event: SpotEvent, landmarks68: np.ndarray) -> Prediction:
         """The class of ``event`` from its frames in ``source``; ``landmarks68`` in frame pixels."""
-        from rtmer.features import build_input
+        from rtmer.models.inputs import build_input
 
         t0 = time.perf_counter()
         x = build_input(self.model_spec, source, event, landmarks68=landmarks68, spec=self._feature_spec)

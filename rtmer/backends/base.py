@@ -7,7 +7,7 @@ module, imported only when that backend is opened (:func:`rtmer.backends.open_ba
 Outputs: every backend returns class probabilities ``(B, K)`` in the card's class order. For the
 five clip-level models the ONNX graph (and so the TensorRT engine) ends with the softmax; for the
 aggregation network the graph is the frame network's FC-64 features and the probabilities come
-from the clip SVM (:mod:`rtmer.backends.svm`), run here in numpy whichever backend.
+from the clip SVM (:mod:`rtmer.heads.svm`), run here in numpy whichever backend.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from rtmer.errors import InputError
+from rtmer.features import feature_kind
+from rtmer.heads.svm import SvmHead
 from rtmer.models import registry
 
 if TYPE_CHECKING:
-    from rtmer.backends.svm import SvmHead
     from rtmer.weights import WeightCard
 
 #: How many of the most recent calls the percentiles are taken over (``n`` and ``breaches`` count
@@ -78,11 +79,13 @@ class LatencyMeter:
 
 @runtime_checkable
 class Backend(Protocol):
-    """One loaded model on one runtime.
+    """One loaded model on one runtime: what :func:`rtmer.backends.open_backend` returns and what
+    its callers (the live classifier, ``rtmer eval``, the benchmarks) use.
 
     ``__call__``: ``x`` ``(B, *item)`` float32, item as :func:`item_shape` (the shape
-    :func:`rtmer.features.model_input` gives) -> ``(B, K)`` class probabilities, K =
-    ``len(card.classes)``.
+    :func:`rtmer.models.inputs.model_input` gives) -> ``(B, K)`` class probabilities, K =
+    ``len(card.classes)``; ``latency``: the calls so far against the model's budget; ``warm_up``:
+    pays the runtime's first-call setup before the first real call; ``close``: releases the runtime.
     """
 
     name: str
@@ -93,24 +96,16 @@ class Backend(Protocol):
 
     def latency(self) -> LatencyStats: ...
 
+    def warm_up(self, calls: int = 3) -> None: ...
+
     def close(self) -> None: ...
 
 
 def item_shape(spec: registry.ModelSpec) -> tuple[int, ...]:
-    """One item of ``spec``'s input as a backend takes it: ``(T, C, H, W)`` clips for the
-    aggregation network (its frame network sees the T frames as a batch), the InputSpec shape
-    otherwise."""
-    if spec.input.kind == "frames":
-        assert spec.input.clip_frames is not None  # the registry gives every frames model a clip length
-        return (spec.input.clip_frames, *spec.input.shape)
-    return spec.input.shape
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, stable for large logits."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    """One item of ``spec``'s input as a backend takes it (:attr:`InputSpec.item_shape`):
+    ``(T, C, H, W)`` clips for the aggregation network (its frame network sees the T frames as a
+    batch), the InputSpec shape otherwise."""
+    return spec.input.item_shape
 
 
 class BaseBackend(ABC):
@@ -129,9 +124,7 @@ class BaseBackend(ABC):
         self.spec = registry.get(card.model)
         self.item = item_shape(self.spec)
         self.head: SvmHead | None = None
-        if self.spec.input.kind == "frames":
-            from rtmer.backends.svm import SvmHead
-
+        if feature_kind(self.spec.input.kind).frame_level:
             self.head = SvmHead.load(card.file("svm"), num_classes=len(card.classes))
         budget = self.spec.budget_gpu_ms if self.uses_gpu else self.spec.budget_cpu_ms
         self.meter = LatencyMeter(budget)
@@ -145,7 +138,7 @@ class BaseBackend(ABC):
         if x.ndim != len(self.item) + 1 or x.shape[1:] != self.item or x.shape[0] < 1:
             raise InputError(
                 f"{self.spec.name} takes a batch of shape (B, {', '.join(map(str, self.item))}), got "
-                f"{x.shape}; build items with rtmer.features.model_input"
+                f"{x.shape}; build items with rtmer.models.inputs.model_input"
             )
         x = np.ascontiguousarray(x, np.float32)
         start = time.perf_counter()

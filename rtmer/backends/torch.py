@@ -12,15 +12,6 @@ from rtmer.models import registry
 from rtmer.models.registry import import_torch_module
 from rtmer.weights import WeightCard
 
-#: Where a card keeps the model's constructor options (``spec.build(**options)``), when the
-#: weights were trained with other than the defaults (see :func:`rtmer.export.weights.save_weights`).
-MODEL_OPTIONS = "model_options"
-
-
-def model_options(card: WeightCard) -> dict[str, Any]:
-    """The constructor options the card's weights were trained with ({} for the defaults)."""
-    return dict(card.training.get(MODEL_OPTIONS, {}))
-
 
 def load_model(card: WeightCard) -> Any:
     """The card's torch model: ``spec.build(...)`` with its classes and constructor options,
@@ -33,7 +24,7 @@ def load_model(card: WeightCard) -> Any:
             f"torch weights are safetensors files ({exc}); install the training extra: "
             "pip install 'rtmer[train]'"
         ) from exc
-    model = registry.get(card.model).build(num_classes=len(card.classes), **model_options(card))
+    model = registry.get(card.model).build(num_classes=len(card.classes), **card.model_options())
     model.load_state_dict(load_file(str(card.file("torch"))))
     return model.eval()
 

@@ -4,7 +4,7 @@ and parity with the torch model under ONNX Runtime.
 The graph: input ``input`` ``(N, *InputSpec.shape)`` float32 -> for the five clip-level models
 ``probabilities`` ``(N, K)`` (the model with its softmax appended); for the aggregation network
 ``features`` ``(N, 64)`` (:meth:`AggregationNet.frame_features`; N frames, the clip SVM runs after
-it, :mod:`rtmer.backends.svm`).
+it, :mod:`rtmer.heads.svm`).
 
 Exporter: torch's TorchScript exporter (``dynamo=False``) at opset 17. Measured with torch 2.13
 on this project's six models, it exports each in 0.1-2.5 s and writes opset 17 as asked; the

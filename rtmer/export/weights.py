@@ -1,5 +1,6 @@
 """The writing side of a model card: a trained model's torch weights, its ONNX file and, for the
-aggregation network, its clip SVM, beside the card (:mod:`rtmer.weights`)."""
+aggregation network, its clip SVM (the file :class:`rtmer.heads.svm.SvmHead` reads), beside the
+card (:mod:`rtmer.weights`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from rtmer.backends.svm import svm_to_json
-from rtmer.backends.torch import MODEL_OPTIONS
-from rtmer.errors import ExportError
+from rtmer.errors import ExportError, InputError
 from rtmer.export.onnx import export_onnx
+from rtmer.heads.svm import FORMAT, KERNELS
 from rtmer.models import registry
-from rtmer.weights import WeightCard, write_card
+from rtmer.weights import MODEL_OPTIONS, WeightCard, write_card
 
 if TYPE_CHECKING:
     import torch
@@ -26,6 +26,28 @@ def state_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
     """``model``'s state as safetensors takes it: on the CPU, contiguous, each tensor its own copy
     (safetensors refuses tensors that share memory)."""
     return {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+
+
+def svm_to_json(clip_svm: ClipSVM) -> dict[str, Any]:
+    """A fitted ClipSVM (StandardScaler + SVC) as a JSON-ready dict for
+    :meth:`rtmer.heads.svm.SvmHead.from_json`."""
+    scaler, svc = clip_svm.pipeline[0], clip_svm.pipeline[-1]
+    if svc.kernel not in KERNELS:
+        raise InputError(f"SVM kernel {svc.kernel!r} cannot be exported; use one of {', '.join(KERNELS)}")
+    return {
+        "format": FORMAT,
+        "mean": scaler.mean_.tolist(),
+        "scale": scaler.scale_.tolist(),
+        "kernel": svc.kernel,
+        "gamma": float(svc._gamma),  # the value fit resolved "scale" / "auto" to
+        "coef0": float(svc.coef0),
+        "degree": int(svc.degree),
+        "labels": [int(c) for c in svc.classes_],
+        "n_support": [int(n) for n in svc.n_support_],
+        "support_vectors": svc.support_vectors_.tolist(),
+        "dual_coef": svc.dual_coef_.tolist(),
+        "intercept": svc.intercept_.tolist(),
+    }
 
 
 def save_weights(

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from rtmer.backends.svm import video_features
 from rtmer.errors import InputError, MissingDependencyError
 from rtmer.face.regions import GridCut
+from rtmer.heads.svm import video_features
 
 #: **[rtmer]** default cuts: :func:`rtmer.face.regions.grid_cuts` of a frontal face (scikit-image's
 #: astronaut photo, MediaPipe landmarks) in the aggregation crop; the landmark box puts the brows
@@ -135,7 +135,7 @@ def aggregate(frame_features: np.ndarray) -> np.ndarray:
     f = np.asarray(frame_features, np.float64)
     if f.ndim not in (2, 3):
         raise InputError(f"frame features must be (T, F) or (N, T, F) with T >= 1, got shape {f.shape}")
-    # One implementation for training and the torch-free backends (rtmer.backends.svm).
+    # One implementation for training and the torch-free backends (rtmer.heads.svm).
     return video_features(f[None])[0] if f.ndim == 2 else video_features(f)
 
 

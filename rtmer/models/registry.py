@@ -15,19 +15,17 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rtmer.data.protocols import AGGREGATION_4, MEGC2019
 from rtmer.errors import InputError, MissingDependencyError
 from rtmer.face.align import CNN_LSTM_SE_REGIONS
+from rtmer.features.kinds import KINDS, Kind, feature_kind
 
 if TYPE_CHECKING:
     from torch import nn
-
-InputKind = Literal["flow3", "flow_color", "residual", "frames", "regions"]
-INPUT_KINDS: tuple[str, ...] = ("flow3", "flow_color", "residual", "frames", "regions")
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class InputSpec:
     region lies in the packed frame (:func:`pack_regions`); description: in words.
     """
 
-    kind: InputKind
+    kind: Kind
     shape: tuple[int, ...]
     dtype: str = "float32"
     value_range: tuple[float, float] | None = None
@@ -62,10 +60,18 @@ class InputSpec:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in INPUT_KINDS:
-            raise InputError(f"unknown input kind {self.kind!r}; known: {', '.join(INPUT_KINDS)}")
+        if self.kind not in KINDS:
+            raise InputError(f"unknown input kind {self.kind!r}; known: {', '.join(KINDS)}")
         if not self.shape or min(self.shape) < 1:
             raise InputError(f"input shape {self.shape} must be non-empty with positive sizes")
+
+    @property
+    def item_shape(self) -> tuple[int, ...]:
+        """One item as the backends take it and :func:`rtmer.models.inputs.model_input` gives it, by
+        the kind's rule (:meth:`rtmer.features.FeatureKind.item_shape`): ``(T, C, H, W)`` clips for
+        a frame-level model (the aggregation network sees a clip's T frames as its batch),
+        :attr:`shape` otherwise."""
+        return feature_kind(self.kind).item_shape(self.shape, self.clip_frames)
 
 
 @dataclass(frozen=True)

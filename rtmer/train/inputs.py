@@ -1,16 +1,36 @@
-"""A labelled data set's model inputs, built once through the feature path and its disk cache."""
+"""Labelled data sets and their model inputs, built once through the feature path and its disk
+cache. Imports no torch (``rtmer eval`` scores weights on ONNX Runtime with it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from rtmer.data.protocols import Labelled
-from rtmer.features import ClipFrames, FeatureCache, FeatureSpec, build, feature_options, model_input
+from rtmer.data import load
+from rtmer.data.protocols import Labelled, apply, get_protocol
+from rtmer.errors import InputError
+from rtmer.features import ClipFrames, FeatureCache, FeatureSpec, build
 from rtmer.models import registry
+from rtmer.models.inputs import feature_options, model_input
 from rtmer.synth.generator import Progress
+
+
+def load_labelled(pairs: Sequence[tuple[str, str | Path]], protocol: str) -> Labelled:
+    """The clips of every (data set, root) pair, labelled by ``protocol``."""
+    proto = get_protocol(protocol)
+    clips = []
+    for name, root in pairs:
+        clips.extend(load(name, root).clips)
+    labelled = apply(proto, clips)
+    if len(labelled) == 0:
+        raise InputError(
+            f"protocol {proto.name} keeps none of the {len(clips)} clips found (it labels "
+            f"{', '.join(proto.datasets)}); check --data and --protocol"
+        )
+    return labelled
 
 
 def model_inputs(
@@ -21,9 +41,10 @@ def model_inputs(
     cache: str | Path | None = None,
     progress: bool = False,
 ) -> np.ndarray:
-    """``(N, *item)`` float32: every clip's input for ``model``, as :func:`rtmer.features.model_input`
-    gives it, in clip order. Features are read from (and written to) ``cache`` when given, keyed
-    by clip and feature settings, so a second run or another model on the same kind skips the flow."""
+    """``(N, *item)`` float32: every clip's input for ``model``, as
+    :func:`rtmer.models.inputs.model_input` gives it, in clip order. Features are read from (and
+    written to) ``cache`` when given, keyed by clip and feature settings, so a second run or
+    another model on the same kind skips the flow."""
     mspec = registry.get(model)
     spec = replace(spec or FeatureSpec(), **feature_options(mspec))  # type: ignore[arg-type]
     store = FeatureCache(cache) if cache is not None else None

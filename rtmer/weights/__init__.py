@@ -23,6 +23,10 @@ from rtmer.errors import InputError
 if TYPE_CHECKING:
     from rtmer.features import FeatureSpec
 
+#: Where a card keeps the model's constructor options (``spec.build(**options)``), when the
+#: weights were trained with other than the defaults (see :func:`rtmer.export.weights.save_weights`).
+MODEL_OPTIONS = "model_options"
+
 #: The shipped demo weights' folder.
 WEIGHTS_DIR = Path(__file__).resolve().parent
 
@@ -72,6 +76,10 @@ class WeightCard:
         from rtmer.features import FeatureSpec
 
         return FeatureSpec.from_overrides(self.feature)
+
+    def model_options(self) -> dict[str, Any]:
+        """The constructor options these weights were trained with ({} for the defaults)."""
+        return dict(self.training.get(MODEL_OPTIONS, {}))
 
     def markdown(self) -> str:
         """The card for people: what the weights are, how they were trained and what was measured."""

@@ -73,7 +73,7 @@ def test_live_path_runs_onnx_without_torch(exported: dict[str, Exported]) -> Non
         import sys
         sys.modules["torch"] = None
         import numpy as np
-        import rtmer.backends, rtmer.backends.onnx, rtmer.backends.svm, rtmer.export.tensorrt
+        import rtmer.backends, rtmer.backends.onnx, rtmer.heads.svm, rtmer.export.tensorrt
         import rtmer.commands.export
         from rtmer.backends import item_shape, open_backend
         for path in {list(cards.values())!r}:

@@ -8,8 +8,8 @@ import pytest
 from backend_helpers import NAMES, Exported, items
 
 from rtmer.backends import open_backend
-from rtmer.backends.svm import video_features
 from rtmer.export.onnx import FEATURES, INPUT_NAME, OPSET, PROBABILITIES
+from rtmer.heads.svm import video_features
 from rtmer.models import registry
 
 pytest.importorskip("torch", reason="the torch reference needs torch (pip install -e .[train])")

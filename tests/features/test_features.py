@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from rtmer import features
+from rtmer import __version__, features, motion
 from rtmer.data import load
 from rtmer.errors import DatasetError, InputError
 from rtmer.face import align, regions
@@ -228,6 +229,25 @@ def test_live_event_without_offset(clips: tuple[Clip, ...], landmarks: dict[str,
         build("residual", buffer, short, landmarks68=p)
 
 
+# --- the kind table ------------------------------------------------------------------------------
+
+
+def test_the_kind_table() -> None:
+    """One row per kind of the Kind type; when an input needs the offset; the item shape rule."""
+    assert typing.get_args(features.Kind) == features.KINDS == tuple(features.FEATURE_KINDS)
+    long, short = (SpotEvent(0, 5, 5 + rise, None, 0.0, 0.0, None, "micro", 1.0, (), 20) for rise in (10, 9))
+    assert {k for k in features.KINDS if features.feature_kind(k).needs_offset(long)} == {"frames", "regions"}
+    assert {k for k in features.KINDS if features.feature_kind(k).needs_offset(short)} == {
+        "residual", "frames", "regions"
+    }  # fmt: skip
+    assert features.feature_kind("frames").item_shape((1, 140, 120), 64) == (64, 1, 140, 120)
+    assert features.feature_kind("regions").item_shape((32, 1, 8, 8), 32) == (32, 1, 8, 8)
+    with pytest.raises(InputError, match="clip_frames"):
+        features.feature_kind("frames").item_shape((1, 140, 120), None)
+    with pytest.raises(InputError, match="unknown feature kind 'optical'"):
+        features.feature_kind("optical")
+
+
 # --- errors --------------------------------------------------------------------------------------
 
 
@@ -275,7 +295,7 @@ def test_cache_hit_skips_the_flow(
     def no_flow(*args: object, **kwargs: object) -> None:
         raise AssertionError("TV-L1 ran on a cache hit")
 
-    monkeypatch.setattr(features.motion, "tvl1_flow_stats", no_flow)
+    monkeypatch.setattr(motion, "tvl1_flow_stats", no_flow)
     again = cache.get_or_build(c, "flow3", FAST)
     np.testing.assert_array_equal(first, again)
     assert again.dtype == np.float32 and cache.hits == 1
@@ -291,7 +311,7 @@ def test_cache_keys_differ_by_options_and_span(tmp_path: Path, clips: tuple[Clip
     assert not np.array_equal(ars, rrs)
     stored = sorted(tmp_path.rglob("*.npy"))
     assert len(stored) == 2 and cache.misses == 2
-    assert f"rtmer-{features.__version__}" in str(stored[0])
+    assert f"rtmer-{__version__}" in str(stored[0])
     moved = dataclasses.replace(c, apex=c.apex - 1)  # e.g. another apex convention for SMIC
     assert cache.path(moved, "residual", FeatureSpec()) != cache.path(c, "residual", FeatureSpec())
 

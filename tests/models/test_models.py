@@ -12,6 +12,7 @@ import pytest
 
 from rtmer.data.protocols import PROTOCOLS
 from rtmer.errors import InputError
+from rtmer.features import KINDS
 from rtmer.models import registry
 
 torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e .[train])")
@@ -48,7 +49,7 @@ def test_registry_names_and_metadata() -> None:
     for name, spec in registry.MODELS.items():
         assert spec.name == name
         assert spec.classes == PROTOCOLS[spec.protocol].classes
-        assert spec.input.kind in registry.INPUT_KINDS and spec.input.dtype == "float32"
+        assert spec.input.kind in KINDS and spec.input.dtype == "float32"
         assert spec.budget_gpu_ms <= 1.0 and spec.budget_cpu_ms > 0
     assert registry.get("laenet").published_params == 843
     assert registry.get("ststnet").published_params == 1670

@@ -81,6 +81,22 @@ def test_eval_scores_weights_on_data(
     assert any("synthetic data only" in n for n in report["notes"])
 
 
+def test_the_job_api_behind_the_commands(run: Path, data: Path) -> None:
+    """rtmer train and rtmer eval map their flags onto rtmer.train.job and rtmer.train.evaluate."""
+    from rtmer.errors import InputError
+    from rtmer.train import DEFAULT_CACHE
+    from rtmer.train.evaluate import rescore_run
+    from rtmer.train.job import TrainJob, run_job
+
+    stored = json.loads((run / "report.json").read_text())["scores"]["composite"]
+    again = rescore_run(run)
+    assert again.report == run / "report.md" and again.scores["composite"].uf1 == pytest.approx(stored["uf1"])
+    job = TrainJob(model="ststnet", data=[("synthetic", str(data))], out=run)
+    assert job.cache == DEFAULT_CACHE and job.folds == "loso" and not job.final
+    with pytest.raises(InputError, match="pass --resume"):
+        run_job(job)
+
+
 def test_models_lists_models_and_prints_a_card(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models"]) == 0
     out = capsys.readouterr().out

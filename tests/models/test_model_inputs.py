@@ -9,8 +9,9 @@ import pytest
 from rtmer import features
 from rtmer.data import load
 from rtmer.errors import InputError
-from rtmer.features import ClipFrames, FeatureSpec, build_input, model_input
-from rtmer.models import registry
+from rtmer.features import ClipFrames, FeatureSpec
+from rtmer.models import inputs, registry
+from rtmer.models.inputs import build_input, model_input
 from rtmer.motion import Tvl1Settings
 from rtmer.synth.generator import generate_clips
 from rtmer.types import Clip
@@ -75,5 +76,5 @@ def test_model_input_rejects_wrong_shapes() -> None:
         model_input(np.zeros((16, 140, 120), np.uint8), "aggregation")
     with pytest.raises(InputError, match="regions feature"):
         model_input(np.zeros((32, 10, 10), np.float32), "cnn_lstm_se")
-    assert features.feature_options("cnn_lstm_se") == {"length": 32}
-    assert features.feature_options("laenet") == {}
+    assert inputs.feature_options("cnn_lstm_se") == {"length": 32}
+    assert inputs.feature_options("laenet") == {}

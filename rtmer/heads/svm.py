@@ -1,11 +1,13 @@
-"""The aggregation network's clip SVM without torch or scikit-learn: a JSON file and a numpy head.
+"""The aggregation network's clip SVM without torch or scikit-learn: its JSON file format and a
+numpy head.
 
-:func:`svm_to_json` (training side, needs the fitted :class:`rtmer.models.aggregation.ClipSVM`)
-writes the scaler's mean and scale and the SVC's support vectors, dual coefficients, intercepts,
-kernel and class labels; :class:`SvmHead` evaluates them in numpy. Its
-:meth:`SvmHead.decision_function` is scikit-learn's ``SVC.decision_function`` with
-``decision_function_shape="ovr"``; probabilities are the softmax of those decision values (a
-monotone map of the SVM's scores, not Platt-calibrated probabilities).
+The file (written on the training side by :func:`rtmer.export.weights.svm_to_json`) holds the
+scaler's mean and scale and the SVC's support vectors, dual coefficients, intercepts, kernel and
+class labels; :class:`SvmHead` evaluates them in numpy. Its :meth:`SvmHead.decision_function` is
+scikit-learn's ``SVC.decision_function`` with ``decision_function_shape="ovr"``; probabilities are
+the softmax of those decision values (a monotone map of the SVM's scores, not Platt-calibrated
+probabilities). :func:`video_features` is the clip statistics both the torch model
+(:func:`rtmer.models.aggregation.aggregate`) and the head use.
 """
 
 from __future__ import annotations
@@ -13,18 +15,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from rtmer.backends.base import softmax
 from rtmer.errors import InputError
 
-if TYPE_CHECKING:
-    from rtmer.models.aggregation import ClipSVM
-
+#: The file format's name, written into every file.
 FORMAT = "rtmer-svm/1"
+#: The SVC kernels the head evaluates.
 KERNELS = ("linear", "poly", "rbf", "sigmoid")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for large logits."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def video_features(frame_features: np.ndarray) -> np.ndarray:
@@ -34,27 +41,6 @@ def video_features(frame_features: np.ndarray) -> np.ndarray:
     if f.ndim != 3 or f.shape[1] < 1:
         raise InputError(f"frame features must be (N, T, F) with T >= 1, got shape {f.shape}")
     return np.concatenate([f.mean(axis=1), f.std(axis=1), np.median(f, axis=1)], axis=1)
-
-
-def svm_to_json(clip_svm: ClipSVM) -> dict[str, Any]:
-    """A fitted ClipSVM (StandardScaler + SVC) as a JSON-ready dict for :meth:`SvmHead.from_json`."""
-    scaler, svc = clip_svm.pipeline[0], clip_svm.pipeline[-1]
-    if svc.kernel not in KERNELS:
-        raise InputError(f"SVM kernel {svc.kernel!r} cannot be exported; use one of {', '.join(KERNELS)}")
-    return {
-        "format": FORMAT,
-        "mean": scaler.mean_.tolist(),
-        "scale": scaler.scale_.tolist(),
-        "kernel": svc.kernel,
-        "gamma": float(svc._gamma),  # the value fit resolved "scale" / "auto" to
-        "coef0": float(svc.coef0),
-        "degree": int(svc.degree),
-        "labels": [int(c) for c in svc.classes_],
-        "n_support": [int(n) for n in svc.n_support_],
-        "support_vectors": svc.support_vectors_.tolist(),
-        "dual_coef": svc.dual_coef_.tolist(),
-        "intercept": svc.intercept_.tolist(),
-    }
 
 
 @dataclass(frozen=True)
@@ -77,8 +63,8 @@ class SvmHead:
 
     @classmethod
     def from_json(cls, d: dict[str, Any], num_classes: int | None = None) -> SvmHead:
-        """The head from :func:`svm_to_json`'s dict; ``num_classes``: the card's K (default: the
-        largest label + 1)."""
+        """The head from a file's dict (:func:`rtmer.export.weights.svm_to_json`); ``num_classes``:
+        the card's K (default: the largest label + 1)."""
         if d.get("format") != FORMAT or d.get("kernel") not in KERNELS:
             raise InputError(f"not an rtmer SVM ({FORMAT}, kernels {', '.join(KERNELS)}); re-export it")
         labels = tuple(int(c) for c in d["labels"])

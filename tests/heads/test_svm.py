@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from rtmer.backends.svm import SvmHead, svm_to_json, video_features
 from rtmer.errors import InputError
+from rtmer.export.weights import svm_to_json
+from rtmer.heads.svm import SvmHead, video_features
 
 aggregation = pytest.importorskip("rtmer.models.aggregation", exc_type=ImportError)
 
