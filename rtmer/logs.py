@@ -84,7 +84,7 @@ def hold_native_quiet() -> Callable[[], None]:
             if rebound is not None:
                 rebound.flush()
                 if sys.stderr is rebound:
-                    sys.stderr = previous  # type: ignore[assignment]
+                    sys.stderr = previous
                 rebound.close()
             os.dup2(fd, 2)
             os.close(fd)

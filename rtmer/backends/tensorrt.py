@@ -51,7 +51,7 @@ class _Pinned:
         self.cudart = cudart
         self.ptr = cuda_call(cudart.cudaMallocHost(count * 4))
         buf = (ctypes.c_float * count).from_address(self.ptr)
-        self.array = np.frombuffer(buf, np.float32, count)
+        self.array = np.frombuffer(memoryview(buf), np.float32, count)
 
     def free(self) -> None:
         cuda_call(self.cudart.cudaFreeHost(self.ptr))

@@ -104,6 +104,7 @@ def residual_key_frames(event: EventSpan, n_key: int = 5) -> list[int]:
                 f"residual: the event (onset {event.onset}, apex {event.apex}) has no offset yet and "
                 "its key frames depend on it (CropNet eq. 1); build it from the record with the offset"
             )
+        assert event.apex is not None  # without an apex the key frames need the offset (above)
         offset = event.apex
     return motion.key_frames(event.onset, event.apex, offset, n_key)
 

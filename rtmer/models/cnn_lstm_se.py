@@ -31,6 +31,7 @@ temporal squeeze-excitation over the regions (Aouayeb, Soladie, Hamidouche, Kpal
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -139,6 +140,9 @@ class CnnLstmSe(nn.Module):
     ``layout``: where the regions lie in each packed frame (:data:`REGION_ATLAS`).
     """
 
+    feature_mean: torch.Tensor  # buffers: the spatial features' statistics (set_standardisation)
+    feature_std: torch.Tensor
+
     def __init__(
         self,
         num_classes: int = 3,
@@ -171,6 +175,10 @@ class CnnLstmSe(nn.Module):
             nn.Linear(256, num_classes),
         )
 
+    def net(self, name: str) -> RegionSpatialNet:
+        """Region ``name``'s spatial network."""
+        return cast(RegionSpatialNet, self.spatial[name])
+
     def region(self, x: torch.Tensor, name: str) -> torch.Tensor:
         """Region ``name`` of packed frames ``(..., C, 141, 324)`` -> ``(..., C, height, width)``."""
         r = next(r for r in self.layout if r.name == name)
@@ -178,14 +186,12 @@ class CnnLstmSe(nn.Module):
 
     def spatial_logits(self, x: torch.Tensor, name: str) -> torch.Tensor:
         """Stage 1: packed frames ``(N, C, 141, 324)`` -> region ``name``'s logits ``(N, num_classes)``."""
-        return self.spatial[name](self.region(x, name))
+        return self.net(name)(self.region(x, name))
 
     def spatial_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, T, C, 141, 324)`` -> raw SF ``(B, T, 6, 256)``, regions in layout order."""
         frames = x.flatten(0, 1)
-        sf = torch.stack(
-            [self.spatial[r.name].features(self.region(frames, r.name)) for r in self.layout], dim=1
-        )
+        sf = torch.stack([self.net(r.name).features(self.region(frames, r.name)) for r in self.layout], dim=1)
         return sf.reshape(*x.shape[:2], *sf.shape[1:])
 
     @torch.no_grad()

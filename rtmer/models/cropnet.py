@@ -46,6 +46,8 @@ class CGPO(nn.Module):
     """``(B, C, 320, 320)`` -> ``(B, 1 + grid**2, C, 160, 160)``: the down-sampled image, then the
     ``grid`` x ``grid`` overlapping crops row by row, each resized to 160 x 160."""
 
+    kernel: torch.Tensor  # a buffer
+
     def __init__(self, channels: int = 3, grid: int = 3, overlap: float = 0.3) -> None:
         super().__init__()
         side = INPUT_SIZE / (grid - (grid - 1) * overlap)

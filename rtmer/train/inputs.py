@@ -16,12 +16,13 @@ from rtmer.features import ClipFrames, FeatureCache, FeatureSpec, build
 from rtmer.models import registry
 from rtmer.models.inputs import feature_options, model_input
 from rtmer.synth.generator import Progress
+from rtmer.types import Clip
 
 
 def load_labelled(pairs: Sequence[tuple[str, str | Path]], protocol: str) -> Labelled:
     """The clips of every (data set, root) pair, labelled by ``protocol``."""
     proto = get_protocol(protocol)
-    clips = []
+    clips: list[Clip] = []
     for name, root in pairs:
         clips.extend(load(name, root).clips)
     labelled = apply(proto, clips)

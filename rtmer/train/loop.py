@@ -9,9 +9,12 @@ only, :func:`predict` gets a fitted model and inputs.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -23,6 +26,10 @@ from rtmer.models.aggregation import ClipSVM
 from rtmer.models.losses import focal_loss, inverse_frequency, label_smoothing_loss
 from rtmer.train import metrics
 from rtmer.train.recipes import Recipe
+
+if TYPE_CHECKING:
+    from rtmer.models.aggregation import AggregationNet
+    from rtmer.models.cnn_lstm_se import CnnLstmSe
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -206,23 +213,25 @@ def fit(
 
     # "two_stage": CNN-LSTM-SE, sec. 3.4: spatial nets on single frames first (every region's
     # head on the clip's label), then the temporal model on standardised, frozen spatial features.
-    names = [r.name for r in model.layout]  # type: ignore[attr-defined]
+    net = cast("CnnLstmSe", model)
+    names = [r.name for r in net.layout]
 
     def spatial_step(idx: torch.Tensor) -> torch.Tensor:
         clips, frames = _frame_sample(idx.numel(), x.shape[1], recipe.frames_per_clip, gen)
         xb = x[idx[clips], frames].to(device)
         yb = y[idx[clips]].to(device)
-        return sum(loss_fn(model.spatial_logits(xb, name), yb) for name in names) / len(names)  # type: ignore[operator]
+        losses = [loss_fn(net.spatial_logits(xb, name), yb) for name in names]
+        return functools.reduce(operator.add, losses) / len(names)
 
-    spatial_params = model.spatial.parameters()  # type: ignore[attr-defined]
+    spatial_params = net.spatial.parameters()
     _epochs(model, spatial_step, x.shape[0], recipe, epochs, recipe.lr, gen, params=spatial_params)
     sf = spatial_feature_bank(model, x, device)
     flat = sf.flatten(0, 1)
-    model.set_standardisation(flat.mean(dim=0), flat.std(dim=0))  # type: ignore[operator]
+    net.set_standardisation(flat.mean(dim=0), flat.std(dim=0))
     temporal_params = [p for n, p in model.named_parameters() if not n.startswith("spatial.")]
 
     def temporal_step(idx: torch.Tensor) -> torch.Tensor:
-        return loss_fn(model.temporal(sf[idx]), y[idx].to(device))  # type: ignore[operator]
+        return loss_fn(net.temporal(sf[idx]), y[idx].to(device))
 
     _epochs(
         model, temporal_step, x.shape[0], recipe, recipe.stage2_epochs, recipe.stage2_lr, gen,
@@ -236,7 +245,8 @@ def frame_features(model: nn.Module, x: torch.Tensor, device: torch.device, chun
     """The aggregation network's FC-64 features of every frame: ``(N, T, ...)`` -> ``(N, T, 64)``."""
     model.eval()
     flat = x.flatten(0, 1)
-    out = [model.frame_features(flat[i : i + chunk].to(device)).cpu() for i in range(0, flat.shape[0], chunk)]  # type: ignore[operator]
+    net = cast("AggregationNet", model)
+    out = [net.frame_features(flat[i : i + chunk].to(device)).cpu() for i in range(0, flat.shape[0], chunk)]
     return torch.cat(out).reshape(x.shape[0], x.shape[1], -1).numpy()
 
 
@@ -246,9 +256,8 @@ def spatial_feature_bank(
 ) -> torch.Tensor:
     """CNN-LSTM-SE's raw spatial features of every clip ``(N, T, 6, 256)`` (eval mode: no dropout)."""
     model.eval()
-    return torch.cat(
-        [model.spatial_features(x[i : i + chunk].to(device)) for i in range(0, x.shape[0], chunk)]
-    )  # type: ignore[operator]
+    net = cast("CnnLstmSe", model)
+    return torch.cat([net.spatial_features(x[i : i + chunk].to(device)) for i in range(0, x.shape[0], chunk)])
 
 
 @torch.no_grad()
