@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -50,6 +48,7 @@ from rtmer.errors import DatasetError, InputError
 from rtmer.face import align
 from rtmer.face.landmarks import LandmarkBackend, open_landmarks
 from rtmer.face.regions import eye_mask
+from rtmer.fileio import atomic_write
 from rtmer.models import registry
 from rtmer.motion import Impl, Tvl1Settings
 from rtmer.types import Clip
@@ -558,18 +557,11 @@ def _read(path: Path) -> Feature:
 
 
 def _write(path: Path, value: Feature) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if isinstance(value, dict):
-                np.savez(f, **value)
-            else:
-                np.save(f, value)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        if isinstance(value, dict):
+            np.savez(f, **value)
+        else:
+            np.save(f, value)
 
 
 __all__ = [
