@@ -142,7 +142,7 @@ def sequence(prev: np.ndarray) -> Sequence:
 def incremental(seq: Sequence, passes: int) -> dict[str, Any]:
     """Warm frames (2..) of the clip: push and bare warm-solve ms, mean EPE warm and cold, work ratio."""
     h, w = seq.prev.shape
-    engine = IncrementalMotion(seq.prev, impl="native")
+    engine = IncrementalMotion(seq.prev, impl="native", strain=True, residual=True)
     push_s: list[float] = []
     for _ in range(passes):
         engine.reset(seq.prev)

@@ -1,7 +1,11 @@
 // The only file that knows pybind11 and numpy. Each binding: check shapes and dtypes -> make the
 // input contiguous (array_t with c_style) -> return early on empty input -> release the GIL ->
-// dispatch to the op. Validation with user-facing messages lives in rtmer.motion; the checks here
-// guard the kernels' memory safety.
+// call the kernel. Validation with user-facing messages lives in rtmer.motion (TV-L1's parameter
+// ranges in ops/tvl1.h); the checks here guard the kernels' memory safety.
+//
+// An op with a CUDA twin has one wrapper, a template over its kernel (ops/*.h declare the CPU and
+// CUDA kernels with one signature), registered by def_twins as `name` and `name_cuda`. Adding an op:
+// its wrapper here and one m.def (or def_twins) line in the module below.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -46,14 +50,20 @@ void check_flow(const carray<float>& flow) {
   RTMER_CHECK(flow.ndim() == 3 && flow.shape(2) == 2, "flow must be H x W x 2 float32");
 }
 
+// The wrapper `name<kernel>` registered as `name` around name_cpu and as `name_cuda` around name_cuda.
+template <typename Wrapper, typename... Args>
+void def_twins(py::module_& m, const std::string& name, Wrapper cpu, Wrapper cuda, const Args&... args) {
+  m.def(name.c_str(), cpu, args...);
+  m.def((name + "_cuda").c_str(), cuda, args...);
+}
+
+template <auto Kernel>
 carray<uint16_t> residual_sum(const carray<uint8_t>& frames, const carray<uint8_t>& ref) {
   auto [k, n] = check_stack(frames, ref);
   carray<uint16_t> acc(shape_of(ref));
   if (n == 0) return acc;
-  {
-    py::gil_scoped_release nogil;
-    residual_sum_cpu(frames.data(), k, ref.data(), n, acc.mutable_data());
-  }
+  py::gil_scoped_release nogil;
+  Kernel(frames.data(), k, ref.data(), n, acc.mutable_data());
   return acc;
 }
 
@@ -91,16 +101,18 @@ carray<uint8_t> rrs_from_sum(const carray<uint16_t>& acc, int gmin, int gmax) {
   return out;
 }
 
+template <auto Kernel>
 carray<float> optical_strain(const carray<float>& flow) {
   check_flow(flow);
   const int64_t h = flow.shape(0), w = flow.shape(1);
   carray<float> out({h, w});
   if (h * w == 0) return out;
   py::gil_scoped_release nogil;
-  optical_strain_cpu(flow.data(), h, w, out.mutable_data());
+  Kernel(flow.data(), h, w, out.mutable_data());
   return out;
 }
 
+template <auto Kernel>
 carray<uint8_t> flow_to_color(const carray<float>& flow, int n_hues) {
   check_flow(flow);
   const int64_t h = flow.shape(0), w = flow.shape(1);
@@ -108,7 +120,7 @@ carray<uint8_t> flow_to_color(const carray<float>& flow, int n_hues) {
   color_wheel(n_hues);  // validates n_hues even for an empty flow
   if (h * w == 0) return out;
   py::gil_scoped_release nogil;
-  flow_to_color_cpu(flow.data(), h, w, n_hues, out.mutable_data());
+  Kernel(flow.data(), h, w, n_hues, out.mutable_data());
   return out;
 }
 
@@ -135,7 +147,8 @@ carray<float> median_blur(const carray<float>& img, int k) {
   return out;
 }
 
-carray<float> remap(const carray<float>& img, const carray<float>& map, float a, bool use_cuda) {
+template <auto Kernel>
+carray<float> remap_bicubic(const carray<float>& img, const carray<float>& map, float a) {
   RTMER_CHECK(img.ndim() == 3 && img.shape(2) >= 1 && img.shape(2) <= 4, "image must be H x W x C float32, C 1..4");
   RTMER_CHECK(map.ndim() == 3 && map.shape(2) == 2, "map must be H x W x 2 float32 (x, y)");
   const int h = static_cast<int>(img.shape(0)), w = static_cast<int>(img.shape(1)), c = static_cast<int>(img.shape(2));
@@ -144,15 +157,7 @@ carray<float> remap(const carray<float>& img, const carray<float>& map, float a,
   carray<float> out({oh, ow, c});
   if (oh * ow == 0) return out;
   py::gil_scoped_release nogil;
-#ifdef RTMER_WITH_CUDA
-  if (use_cuda) {
-    remap_bicubic_cuda(img.data(), h, w, c, map.data(), oh, ow, a, out.mutable_data());
-    return out;
-  }
-#else
-  (void)use_cuda;
-#endif
-  remap_bicubic_cpu(img.data(), h, w, c, map.data(), oh, ow, a, out.mutable_data());
+  Kernel(img.data(), h, w, c, map.data(), oh, ow, a, out.mutable_data());
   return out;
 }
 
@@ -169,8 +174,9 @@ void check_pair(const carray<float>& i0, const carray<float>& i1) {
   RTMER_CHECK(i0.shape(0) > 0 && i0.shape(1) > 0, "TV-L1 needs non-empty images");
 }
 
+template <auto Kernel>
 py::tuple tvl1(const carray<float>& i0, const carray<float>& i1, const std::optional<carray<float>>& init,
-               const Tvl1Params& prm, bool use_cuda) {
+               const Tvl1Params& prm) {
   check_pair(i0, i1);
   const int h = static_cast<int>(i0.shape(0)), w = static_cast<int>(i0.shape(1));
   const float* init_ptr = optional_flow(init, h, w);
@@ -178,48 +184,10 @@ py::tuple tvl1(const carray<float>& i0, const carray<float>& i1, const std::opti
   Tvl1Stats st;
   {
     py::gil_scoped_release nogil;
-#ifdef RTMER_WITH_CUDA
-    st = use_cuda ? tvl1_cuda(i0.data(), i1.data(), h, w, init_ptr, flow.mutable_data(), prm)
-                  : tvl1_cpu(i0.data(), i1.data(), h, w, init_ptr, flow.mutable_data(), prm);
-#else
-    (void)use_cuda;
-    st = tvl1_cpu(i0.data(), i1.data(), h, w, init_ptr, flow.mutable_data(), prm);
-#endif
+    st = Kernel(i0.data(), i1.data(), h, w, init_ptr, flow.mutable_data(), prm);
   }
   return py::make_tuple(flow, st);
 }
-
-#ifdef RTMER_WITH_CUDA
-carray<uint16_t> residual_sum_gpu(const carray<uint8_t>& frames, const carray<uint8_t>& ref) {
-  auto [k, n] = check_stack(frames, ref);
-  carray<uint16_t> acc(shape_of(ref));
-  if (n == 0) return acc;
-  py::gil_scoped_release nogil;
-  residual_sum_cuda(frames.data(), k, ref.data(), n, acc.mutable_data());
-  return acc;
-}
-
-carray<float> optical_strain_gpu(const carray<float>& flow) {
-  check_flow(flow);
-  const int64_t h = flow.shape(0), w = flow.shape(1);
-  carray<float> out({h, w});
-  if (h * w == 0) return out;
-  py::gil_scoped_release nogil;
-  optical_strain_cuda(flow.data(), h, w, out.mutable_data());
-  return out;
-}
-
-carray<uint8_t> flow_to_color_gpu(const carray<float>& flow, int n_hues) {
-  check_flow(flow);
-  const int64_t h = flow.shape(0), w = flow.shape(1);
-  carray<uint8_t> out({h, w, int64_t{3}});
-  color_wheel(n_hues);
-  if (h * w == 0) return out;
-  py::gil_scoped_release nogil;
-  flow_to_color_cuda(flow.data(), h, w, n_hues, out.mutable_data());
-  return out;
-}
-#endif
 
 py::dict build_info() {
   py::dict d;
@@ -254,8 +222,10 @@ PYBIND11_MODULE(_C, m) {
   py::class_<Tvl1Params>(m, "Tvl1Params")
       .def(py::init([](float tau, float lambda, float theta, float epsilon, int scales, float scale_step,
                        int warps, int inner_iterations, int outer_iterations, int median_filter) {
-             return Tvl1Params{tau, lambda, theta, epsilon, scales, scale_step, warps, inner_iterations,
-                               outer_iterations, median_filter};
+             const Tvl1Params p{tau, lambda, theta, epsilon, scales, scale_step, warps, inner_iterations,
+                                outer_iterations, median_filter};
+             check_params(p);
+             return p;
            }),
            py::arg("tau") = 0.25f, py::arg("lambda_") = 0.15f, py::arg("theta") = 0.3f,
            py::arg("epsilon") = 0.01f, py::arg("scales") = 5, py::arg("scale_step") = 0.8f, py::arg("warps") = 5,
@@ -308,36 +278,22 @@ PYBIND11_MODULE(_C, m) {
           },
           py::arg("frame"), py::arg("init"), py::arg("out"));
 
-  m.def("residual_sum", &residual_sum, py::arg("frames"), py::arg("reference"));
+  def_twins(m, "residual_sum", &residual_sum<residual_sum_cpu>, &residual_sum<residual_sum_cuda>,
+            py::arg("frames"), py::arg("reference"));
+  def_twins(m, "optical_strain", &optical_strain<optical_strain_cpu>, &optical_strain<optical_strain_cuda>,
+            py::arg("flow"));
+  def_twins(m, "flow_to_color", &flow_to_color<flow_to_color_cpu>, &flow_to_color<flow_to_color_cuda>,
+            py::arg("flow"), py::arg("n_hues"));
+  def_twins(m, "remap_bicubic", &remap_bicubic<remap_bicubic_cpu>, &remap_bicubic<remap_bicubic_cuda>,
+            py::arg("image"), py::arg("map"), py::arg("a"));
+  def_twins(m, "tvl1", &tvl1<tvl1_cpu>, &tvl1<tvl1_cuda>, py::arg("prev"), py::arg("next"), py::arg("init"),
+            py::arg("params"));
   m.def("residual_accumulate", &residual_accumulate, py::arg("frame"), py::arg("reference"), py::arg("acc"));
   m.def("absdiff", &absdiff, py::arg("frame"), py::arg("reference"));
   m.def("ars_from_sum", &ars_from_sum, py::arg("acc"));
   m.def("rrs_from_sum", &rrs_from_sum, py::arg("acc"), py::arg("gmin"), py::arg("gmax"));
-  m.def("optical_strain", &optical_strain, py::arg("flow"));
-  m.def("flow_to_color", &flow_to_color, py::arg("flow"), py::arg("n_hues"));
   m.def("color_wheel", &wheel, py::arg("n_hues"));
   m.def("median_blur", &median_blur, py::arg("image"), py::arg("ksize"));
-  m.def(
-      "remap_bicubic",
-      [](const carray<float>& img, const carray<float>& map, float a) { return remap(img, map, a, false); },
-      py::arg("image"), py::arg("map"), py::arg("a"));
-  m.def(
-      "tvl1", [](const carray<float>& i0, const carray<float>& i1, const std::optional<carray<float>>& init,
-                 const Tvl1Params& prm) { return tvl1(i0, i1, init, prm, false); },
-      py::arg("prev"), py::arg("next"), py::arg("init"), py::arg("params"));
-#ifdef RTMER_WITH_CUDA
-  m.def("residual_sum_cuda", &residual_sum_gpu, py::arg("frames"), py::arg("reference"));
-  m.def("optical_strain_cuda", &optical_strain_gpu, py::arg("flow"));
-  m.def("flow_to_color_cuda", &flow_to_color_gpu, py::arg("flow"), py::arg("n_hues"));
-  m.def(
-      "remap_bicubic_cuda",
-      [](const carray<float>& img, const carray<float>& map, float a) { return remap(img, map, a, true); },
-      py::arg("image"), py::arg("map"), py::arg("a"));
-  m.def(
-      "tvl1_cuda", [](const carray<float>& i0, const carray<float>& i1, const std::optional<carray<float>>& init,
-                      const Tvl1Params& prm) { return tvl1(i0, i1, init, prm, true); },
-      py::arg("prev"), py::arg("next"), py::arg("init"), py::arg("params"));
-#endif
   m.def("cuda_device_count", &cuda_device_count);
   m.def("cuda_device_name", [] { return std::string(cuda_device_name()); });
   m.def("set_num_threads", &rtmer::set_threads, py::arg("n"));

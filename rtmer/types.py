@@ -68,16 +68,6 @@ class FaceStatus:
 
 
 @dataclass(frozen=True)
-class RegionMotion:
-    """Mean motion inside one face region for one frame against the reference (onset) frame."""
-
-    name: str
-    flow: float  # mean flow magnitude, px
-    strain: float  # mean optical strain magnitude
-    residual: float  # mean |frame − reference|, grey levels
-
-
-@dataclass(frozen=True)
 class MotionState:
     """What the motion engine knows about one frame, relative to the reference (onset) frame."""
 
@@ -85,16 +75,9 @@ class MotionState:
     t: float
     reference_index: int
     flow: np.ndarray  # H x W x 2 float32, reference → frame
-    strain: np.ndarray  # H x W float32
-    residual: np.ndarray  # H x W[ x C] uint8, |frame − reference|
-    regions: tuple[RegionMotion, ...]
+    strain: np.ndarray | None  # H x W float32; None unless the engine was asked for it
+    residual: np.ndarray | None  # H x W[ x C] uint8, |frame − reference|; None unless asked for
     work: int  # TV-L1 pixel-iterations spent on this frame
-
-    def region(self, name: str) -> RegionMotion:
-        for r in self.regions:
-            if r.name == name:
-                return r
-        raise KeyError(name)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,6 @@ std::vector<float> color_wheel(int n_hues);
 // flow: h*w*2 float32 (u, v); out: h*w*3 uint8 RGB. Non-finite flow is drawn black.
 void flow_to_color_cpu(const float* flow, int64_t h, int64_t w, int n_hues, uint8_t* out);
 
-#ifdef RTMER_WITH_CUDA
 void flow_to_color_cuda(const float* flow, int64_t h, int64_t w, int n_hues, uint8_t* out);
-#endif
 
 }  // namespace rtmer::ops

@@ -13,9 +13,7 @@ namespace rtmer::ops {
 void remap_bicubic_cpu(const float* img, int h, int w, int c, const float* map, int oh, int ow, float a,
                        float* out);
 
-#ifdef RTMER_WITH_CUDA
 void remap_bicubic_cuda(const float* img, int h, int w, int c, const float* map, int oh, int ow, float a,
                         float* out);
-#endif
 
 }  // namespace rtmer::ops

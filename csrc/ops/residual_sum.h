@@ -23,9 +23,7 @@ void ars_from_sum_cpu(const uint16_t* acc, int64_t n, uint8_t* out);
 // out = gmin + ((acc - lo) * (gmax - gmin) * 2 + (hi - lo)) / (2 * (hi - lo)); a flat acc gives gmin.
 void rrs_from_sum_cpu(const uint16_t* acc, int64_t n, int gmin, int gmax, uint8_t* out);
 
-#ifdef RTMER_WITH_CUDA
 // CUDA twin of residual_sum_cpu; host pointers in and out.
 void residual_sum_cuda(const uint8_t* frames, int64_t n_frames, const uint8_t* ref, int64_t n, uint16_t* acc);
-#endif
 
 }  // namespace rtmer::ops

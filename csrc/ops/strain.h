@@ -11,8 +11,6 @@ namespace rtmer::ops {
 // flow: h*w*2 float32 interleaved (u, v); out: h*w float32.
 void optical_strain_cpu(const float* flow, int64_t h, int64_t w, float* out);
 
-#ifdef RTMER_WITH_CUDA
 void optical_strain_cuda(const float* flow, int64_t h, int64_t w, float* out);
-#endif
 
 }  // namespace rtmer::ops

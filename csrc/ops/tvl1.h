@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "common/check.h"
+
 namespace rtmer::ops {
 
 struct Tvl1Params {
@@ -21,6 +23,21 @@ struct Tvl1Params {
   int outer_iterations = 10;
   int median_filter = 5;  // 0 or 1: off; otherwise 3 or 5
 };
+
+// The parameters' ranges, checked here only: by both solvers, and by the Tvl1Params binding, so
+// rtmer.motion.Tvl1Settings rejects what the solvers would. Messages name the Python keywords.
+inline void check_params(const Tvl1Params& p) {
+  RTMER_CHECK(p.tau > 0.0f && p.lambda > 0.0f && p.theta > 0.0f, "tau, lambda_ and theta must be positive, got ",
+              p.tau, ", ", p.lambda, ", ", p.theta);
+  RTMER_CHECK(p.epsilon >= 0.0f, "epsilon must be >= 0, got ", p.epsilon);
+  RTMER_CHECK(p.scales >= 1 && p.warps >= 1, "scales and warps must be >= 1, got ", p.scales, ", ", p.warps);
+  RTMER_CHECK(p.scale_step > 0.0f && p.scale_step < 1.0f, "scale_step must lie strictly between 0 and 1, got ",
+              p.scale_step);
+  RTMER_CHECK(p.inner_iterations >= 1 && p.outer_iterations >= 1, "inner_iterations and outer_iterations must be ",
+              ">= 1, got ", p.inner_iterations, ", ", p.outer_iterations);
+  RTMER_CHECK(p.median_filter == 0 || p.median_filter == 1 || p.median_filter == 3 || p.median_filter == 5,
+              "median_filter must be 0, 1, 3 or 5 (as OpenCV's), got ", p.median_filter);
+}
 
 struct Tvl1Stats {
   int64_t work = 0;        // pixel-iterations of the primal-dual loop, summed over scales
@@ -56,11 +73,9 @@ class Tvl1Solver {
 Tvl1Stats tvl1_cpu(const float* i0, const float* i1, int h, int w, const float* init, float* flow,
                    const Tvl1Params& params);
 
-#ifdef RTMER_WITH_CUDA
 // CUDA twin (same algorithm, same parameters); host pointers in and out.
 Tvl1Stats tvl1_cuda(const float* i0, const float* i1, int h, int w, const float* init, float* flow,
                     const Tvl1Params& params);
-#endif
 
 // Device query for the CUDA build: number of usable devices (0 without a driver or GPU) and name.
 int cuda_device_count();

@@ -73,12 +73,12 @@ class Overlay:
             cv2.polylines(out, [pts], True, colour, 1, cv2.LINE_AA)
 
     def _thumbnails(self, out: np.ndarray, result: FrameResult) -> None:
-        from rtmer.motion import flow_to_color
+        from rtmer.motion import flow_to_color, optical_strain
 
         state = result.motion
         assert state is not None  # checked by the caller
         flow = cv2.cvtColor(flow_to_color(state.flow), cv2.COLOR_RGB2BGR)
-        strain = state.strain
+        strain = optical_strain(state.flow)  # of the frames shown only: the engine computes none
         scale = float(np.percentile(strain, 99)) or 1.0
         strain8 = cv2.applyColorMap(
             np.clip(255 * strain / scale, 0, 255).astype(np.uint8), cv2.COLORMAP_INFERNO

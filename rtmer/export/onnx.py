@@ -18,7 +18,6 @@ below verify the result.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rtmer.errors import ExportError
+from rtmer.fileio import atomic_write
 from rtmer.models.registry import ModelSpec, import_torch_module
 
 if TYPE_CHECKING:
@@ -118,43 +118,39 @@ def export_onnx(model: nn.Module, spec: ModelSpec, path: Path, *, opset: int = O
         ) from exc
     module = graph_module(model, spec)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     output = FEATURES if spec.input.kind == "frames" else PROBABILITIES
     try:
-        with warnings.catch_warnings():
-            for category, message, _why in _EXPORTER_WARNINGS:
-                warnings.filterwarnings("ignore", message=message, category=category)
-            torch.onnx.export(
-                module,
-                (torch.from_numpy(example_input(spec, 1)),),
-                str(tmp),
-                input_names=[INPUT_NAME],
-                output_names=[output],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, output: {0: "batch"}},
-                opset_version=opset,
-                dynamo=False,
-            )
-        onnx.checker.check_model(str(tmp), full_check=True)
-        x = example_input(spec, 2, seed=1)  # another batch size than the trace's: the axis is dynamic
-        with torch.inference_mode():
-            expected = module(torch.from_numpy(x)).numpy()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        session = ort.InferenceSession(str(tmp), options, providers=["CPUExecutionProvider"])
-        got = session.run([output], {INPUT_NAME: x})[0]
-        diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
-        if not diff <= TOLERANCE:
-            raise ExportError(
-                f"{spec.name}: ONNX Runtime differs from torch by {diff:.3g} (> {TOLERANCE:g}, shapes "
-                f"{got.shape} vs {expected.shape}); the traced graph does not compute what the model does "
-                "(value-dependent Python control flow, or an operator the exporter mistranslates)"
-            )
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            with warnings.catch_warnings():
+                for category, message, _why in _EXPORTER_WARNINGS:
+                    warnings.filterwarnings("ignore", message=message, category=category)
+                torch.onnx.export(
+                    module,
+                    (torch.from_numpy(example_input(spec, 1)),),
+                    str(tmp),
+                    input_names=[INPUT_NAME],
+                    output_names=[output],
+                    dynamic_axes={INPUT_NAME: {0: "batch"}, output: {0: "batch"}},
+                    opset_version=opset,
+                    dynamo=False,
+                )
+            onnx.checker.check_model(str(tmp), full_check=True)
+            x = example_input(spec, 2, seed=1)  # another batch size than the trace's: the axis is dynamic
+            with torch.inference_mode():
+                expected = module(torch.from_numpy(x)).numpy()
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1
+            session = ort.InferenceSession(str(tmp), options, providers=["CPUExecutionProvider"])
+            got = session.run([output], {INPUT_NAME: x})[0]
+            diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+            if not diff <= TOLERANCE:
+                raise ExportError(
+                    f"{spec.name}: ONNX Runtime differs from torch by {diff:.3g} (> {TOLERANCE:g}, shapes "
+                    f"{got.shape} vs {expected.shape}); the traced graph does not compute what the model "
+                    "does (value-dependent Python control flow, or an operator the exporter mistranslates)"
+                )
     except ExportError:
         raise
     except Exception as exc:  # the exporter and checker raise many untyped errors; name the model
         raise ExportError(f"{spec.name}: ONNX export failed ({type(exc).__name__}: {exc})") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

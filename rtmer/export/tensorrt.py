@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from rtmer.errors import EngineError, MissingDependencyError
+from rtmer.fileio import atomic_write
 from rtmer.models import registry
 from rtmer.models.registry import ModelSpec
 from rtmer.weights import WeightCard
@@ -223,9 +224,7 @@ def engine_for(card: WeightCard, *, fp16: bool = False, root: Path | None = None
     if reason is None:
         return CachedEngine(path, key, None)
     blob = build_engine(card.file("onnx"), registry.get(card.model), fp16=fp16)
-    path.parent.mkdir(parents=True, exist_ok=True)
     for target, data in ((path, blob), (sidecar(path), (json.dumps(asdict(key), indent=2) + "\n").encode())):
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        with atomic_write(target) as tmp:
+            tmp.write_bytes(data)
     return CachedEngine(path, key, reason)

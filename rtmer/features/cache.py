@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from rtmer.features.builders import Feature
 from rtmer.features.kinds import Kind, build, feature_kind
 from rtmer.features.sources import ClipFrames
 from rtmer.features.spec import FeatureSpec
+from rtmer.fileio import atomic_write
 from rtmer.types import Clip
 
 
@@ -73,15 +72,8 @@ def _read(path: Path) -> Feature:
 
 
 def _write(path: Path, value: Feature) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if isinstance(value, dict):
-                np.savez(f, **value)
-            else:
-                np.save(f, value)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        if isinstance(value, dict):
+            np.savez(f, **value)  # type: ignore[arg-type]  # numpy types savez's keywords as its own flags
+        else:
+            np.save(f, value)

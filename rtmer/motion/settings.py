@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from rtmer import _native
 from rtmer.errors import InputError
@@ -10,7 +10,12 @@ from rtmer.errors import InputError
 
 @dataclass(frozen=True)
 class Tvl1Settings:
-    """TV-L1 parameters; names, defaults and meaning as OpenCV's ``DualTVL1OpticalFlow``."""
+    """TV-L1 parameters; names, defaults and meaning as OpenCV's ``DualTVL1OpticalFlow``.
+
+    Their ranges are checked where the solvers check them, ``csrc/ops/tvl1.h`` (through the native
+    ``Tvl1Params``), and a bad value raises :class:`rtmer.errors.InputError`. Without ``rtmer._C``
+    only the numpy twin runs, which takes the settings unchecked.
+    """
 
     tau: float = 0.25
     lambda_: float = 0.15
@@ -24,21 +29,12 @@ class Tvl1Settings:
     median_filter: int = 5
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.tau > 0 and self.theta > 0 and self.lambda_ > 0, "tau, lambda_ and theta must be positive"),
-            (self.epsilon >= 0, "epsilon must be >= 0"),
-            (self.scales >= 1 and self.warps >= 1, "scales and warps must be >= 1"),
-            (0 < self.scale_step < 1, "scale_step must lie strictly between 0 and 1"),
-            (self.inner_iterations >= 1 and self.outer_iterations >= 1, "iterations must be >= 1"),
-            (self.median_filter in (0, 1, 3, 5), "median_filter must be 0, 1, 3 or 5 (as OpenCV's)"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InputError(f"invalid TV-L1 settings: {message}")
+        if _native.HAS_NATIVE:
+            try:
+                self.native()
+            except ValueError as exc:
+                raise InputError(f"invalid TV-L1 settings: {exc}") from None
 
     def native(self) -> object:
         """These settings as the native ``Tvl1Params``."""
         return _native._C.Tvl1Params(**asdict(self))
-
-    def with_(self, **changes: float | int) -> Tvl1Settings:
-        return replace(self, **changes)

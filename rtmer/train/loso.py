@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ import torch
 
 from rtmer.data.splits import leave_one_subject_out, subject_kfold, validation_split
 from rtmer.errors import InputError
+from rtmer.fileio import atomic_write
 from rtmer.models import registry
 from rtmer.train import metrics
 from rtmer.train.loop import Fitted, fit, predict, uf1_of
@@ -186,18 +186,6 @@ def _fold_paths(out: Path, fold_index: int, name: str) -> tuple[Path, Path]:
     return out / "folds" / f"{stem}.json", out / "folds" / f"{stem}.safetensors"
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _run_fold(
     config: RunConfig,
     inputs: np.ndarray | str,
@@ -232,14 +220,16 @@ def _run_fold(
     if out is not None:
         meta_path, weights_path = _fold_paths(out, fold_index, name)
         state = state_tensors(fitted.net)
-        _write_atomic(weights_path, lambda p: save_file(state, str(p)))
+        with atomic_write(weights_path) as tmp:
+            save_file(state, str(tmp))
         meta = {
             "config": config.key(),
             "record": asdict(record),
             "test": test.tolist(),
             "probabilities": probs.tolist(),
         }
-        _write_atomic(meta_path, lambda p: p.write_text(json.dumps(meta)))
+        with atomic_write(meta_path) as tmp:
+            tmp.write_text(json.dumps(meta))
     return probs, record
 
 

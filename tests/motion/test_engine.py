@@ -1,4 +1,5 @@
-"""IncrementalMotion: warm-started flow against cold full-schedule solves, regions, residual, errors."""
+"""IncrementalMotion: warm-started flow against cold full-schedule solves, strain and residual on
+request, errors."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def sequence(face: np.ndarray) -> list[Step]:
     """12 frames whose motion (one smooth field shape) rises to 1.5 px and falls back to zero,
     pushed against frame 0 (the unmoved face), each also solved cold with the full schedule."""
     shape = refdata.smooth_field(128, 128, 1.0, seed=7)
-    engine = IncrementalMotion(face, impl="native")
+    engine = IncrementalMotion(face, impl="native", strain=True, residual=True)
     steps = []
     for k in range(N_FRAMES):
         amplitude = PEAK_PX * float(np.sin(np.pi * k / (N_FRAMES - 1)))
@@ -105,7 +106,7 @@ def test_first_push_is_cold(sequence: list[Step]) -> None:
 def test_state_records(sequence: list[Step], face: np.ndarray) -> None:
     for k, step in enumerate(sequence):
         st = step.warm
-        assert (st.index, st.reference_index, st.regions) == (k + 1, 0, ())
+        assert (st.index, st.reference_index) == (k + 1, 0)
         assert np.isnan(st.t)
         assert st.flow.shape == (128, 128, 2) and st.flow.dtype == np.float32
         np.testing.assert_array_equal(st.strain, motion.optical_strain(st.flow, impl="native"))
@@ -114,44 +115,32 @@ def test_state_records(sequence: list[Step], face: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# regions, residual, reset, colour frames, the reference path
+# strain and residual on request, reset, colour frames, the reference path
 # ---------------------------------------------------------------------------------------------
 
 
-def test_region_means(face: np.ndarray) -> None:
-    yy, xx = np.mgrid[0:128, 0:128]
-    regions = {
-        "top": yy < 64,
-        "disc": (yy - 80) ** 2 + (xx - 50) ** 2 < 15**2,
-        "pixel": (yy == 3) & (xx == 120),
-        "all": np.ones((128, 128), bool),
-    }
-    bgr = cv2.cvtColor(face, cv2.COLOR_GRAY2BGR)
-    bgr[..., 2] = np.roll(face, 2, axis=1)  # channels differ, so the residual mean spans them
-    engine = IncrementalMotion(bgr, regions=regions, impl="native")
-    frame = cv2.cvtColor(_frames(face, (0.8,))[0], cv2.COLOR_GRAY2BGR)
-    st = engine.push(frame, index=40, t=1.25)
-    assert (st.index, st.t) == (40, 1.25)
-    assert [r.name for r in st.regions] == list(regions)
-    magnitude = np.hypot(st.flow[..., 0].astype(np.float64), st.flow[..., 1])
-    residual = st.residual.astype(np.float64).mean(axis=2)
-    for name, mask in regions.items():
-        r = st.region(name)
-        assert r.flow == pytest.approx(magnitude[mask].mean(), rel=1e-5, abs=1e-7)
-        assert r.strain == pytest.approx(st.strain[mask].astype(np.float64).mean(), rel=1e-5, abs=1e-7)
-        assert r.residual == pytest.approx(residual[mask].mean(), rel=1e-9)
-    assert st.region("all").flow > 0.1
-    with pytest.raises(KeyError):
-        st.region("nose")
+def test_strain_and_residual_only_on_request(face: np.ndarray) -> None:
+    frame = _frames(face, (0.8,))[0]
+    flow_only = IncrementalMotion(face, impl="native").push(frame, index=40, t=1.25)
+    assert (flow_only.index, flow_only.t) == (40, 1.25)
+    assert flow_only.strain is None and flow_only.residual is None
+    assert np.hypot(flow_only.flow[..., 0], flow_only.flow[..., 1]).mean() > 0.1
+    strain = IncrementalMotion(face, impl="native", strain=True).push(frame)
+    np.testing.assert_array_equal(strain.flow, flow_only.flow)
+    np.testing.assert_array_equal(strain.strain, motion.optical_strain(flow_only.flow, impl="native"))
+    assert strain.residual is None
+    residual = IncrementalMotion(face, impl="native", residual=True).push(frame)
+    assert residual.strain is None
+    np.testing.assert_array_equal(residual.residual, cv2.absdiff(frame, face), strict=True)
 
 
 def test_residual_equals_absdiff(face: np.ndarray) -> None:
     frame = _frames(face, (1.0,))[0]
-    gray = IncrementalMotion(face, impl="native").push(frame)
+    gray = IncrementalMotion(face, impl="native", residual=True).push(frame)
     np.testing.assert_array_equal(gray.residual, cv2.absdiff(frame, face), strict=True)
     rng = np.random.default_rng(0)
     ref_bgr, frame_bgr = (rng.integers(0, 256, (128, 128, 3), dtype=np.uint8) for _ in range(2))
-    colour = IncrementalMotion(ref_bgr, impl="native").push(frame_bgr)
+    colour = IncrementalMotion(ref_bgr, impl="native", residual=True).push(frame_bgr)
     np.testing.assert_array_equal(colour.residual, cv2.absdiff(frame_bgr, ref_bgr), strict=True)
 
 
@@ -159,7 +148,7 @@ def test_colour_frames_use_gray_flow(face: np.ndarray) -> None:
     rng = np.random.default_rng(1)
     ref_bgr = np.clip(face[..., None] + rng.integers(-20, 21, (128, 128, 3)), 0, 255).astype(np.uint8)
     frames = [cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in _frames(face, (0.5, 1.0))]
-    colour = IncrementalMotion(ref_bgr, impl="native")
+    colour = IncrementalMotion(ref_bgr, impl="native", residual=True)
     gray = IncrementalMotion(cv2.cvtColor(ref_bgr, cv2.COLOR_BGR2GRAY), impl="native")
     for f in frames:
         c, g = colour.push(f), gray.push(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY))
@@ -169,7 +158,7 @@ def test_colour_frames_use_gray_flow(face: np.ndarray) -> None:
 
 def test_reset_makes_the_next_push_cold(face: np.ndarray) -> None:
     frames = _frames(face, (0.3, 0.6, 0.9, 1.2))
-    engine = IncrementalMotion(face, impl="native")
+    engine = IncrementalMotion(face, impl="native", residual=True)
     for f in frames[:3]:
         engine.push(f)
     engine.reset(frames[1], index=7, t=0.5)
@@ -186,7 +175,8 @@ def test_reset_makes_the_next_push_cold(face: np.ndarray) -> None:
 def test_reference_path_matches_native(face: np.ndarray) -> None:
     crop = np.ascontiguousarray(face[48:80, 48:80])  # 32 x 32: the numpy twin stays fast
     frames = _frames(crop, (0.3, 0.7, 1.0, 0.6), seed=2)
-    native, twin = IncrementalMotion(crop, impl="native"), IncrementalMotion(crop, impl="reference")
+    native = IncrementalMotion(crop, impl="native", residual=True)
+    twin = IncrementalMotion(crop, impl="reference", residual=True)
     for f in frames:
         a, b = native.push(f), twin.push(f)
         assert a.work == b.work
@@ -216,19 +206,6 @@ def test_rejects_bad_frames(face: np.ndarray) -> None:
     for reference_frame in (face[:1], face.astype(np.float64), np.zeros((0, 5), np.uint8)):
         with pytest.raises(InputError):
             IncrementalMotion(reference_frame, impl="native")
-
-
-def test_rejects_bad_regions(face: np.ndarray) -> None:
-    engine = IncrementalMotion(face, impl="native")
-    for masks in (
-        {"empty": np.zeros((128, 128), bool)},
-        {"small": np.ones((64, 128), bool)},
-        {"flat": np.ones(128 * 128, bool)},
-    ):
-        with pytest.raises(InputError):
-            engine.set_regions(masks)
-        with pytest.raises(InputError):
-            IncrementalMotion(face, regions=masks, impl="native")
 
 
 def test_rejects_unknown_impl(face: np.ndarray) -> None:

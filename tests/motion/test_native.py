@@ -1,4 +1,5 @@
-"""rtmer._native: the guarded import, build information, the CUDA twins, the reference fallback."""
+"""rtmer._native and the one dispatch point: the guarded import, build information, the kernel table,
+the reference fallback, CUDA for TV-L1. Each op's implementations are compared in its own test file."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 
 from rtmer import _native, motion, refdata
-from rtmer.errors import NativeUnavailableError
-from rtmer.motion import reference
+from rtmer.errors import InputError, NativeUnavailableError
+from rtmer.motion import ops, reference
 
 
 def test_has_native() -> None:
@@ -54,6 +55,28 @@ def test_has_cuda_needs_a_device() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# the kernel table
+# ---------------------------------------------------------------------------------------------
+
+
+def test_kernel_table_follows_the_build() -> None:
+    table = ops.kernel_table()
+    assert table.keys() == ops._KERNELS.keys()
+    for op, kernels in table.items():
+        assert "reference" in kernels, op
+        assert ("native" in kernels) == _native.HAS_NATIVE, op
+        assert ("cuda" in kernels) == (_native.HAS_CUDA and op != "absdiff"), op
+
+
+@pytest.mark.parametrize("op", sorted(ops._KERNELS))
+def test_resolve_names_each_kernel(op: str) -> None:
+    for impl, kernel in ops._KERNELS[op].items():
+        assert ops._resolve(op, impl) is kernel
+    with pytest.raises(InputError, match="impl must be one of"):
+        ops._resolve(op, "bogus")
+
+
+# ---------------------------------------------------------------------------------------------
 # without the native module: the reference path, one warning
 # ---------------------------------------------------------------------------------------------
 
@@ -65,7 +88,8 @@ def no_native(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_native, "CUDA_COMPILED", False)
     monkeypatch.setattr(_native, "HAS_CUDA", False)
     monkeypatch.setattr(_native, "_C", None)
-    monkeypatch.setattr(motion, "_warned_reference", False)
+    monkeypatch.setattr(ops, "_KERNELS", ops.kernel_table())
+    monkeypatch.setattr(ops, "_warned_reference", False)
 
 
 @pytest.mark.usefixtures("no_native")
@@ -118,7 +142,7 @@ def test_explicit_native_without_module_raises(impl: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# the CUDA twins against the CPU kernels
+# with a GPU
 # ---------------------------------------------------------------------------------------------
 
 
@@ -127,51 +151,6 @@ def test_explicit_native_without_module_raises(impl: str) -> None:
 class TestCuda:
     def test_device_name(self) -> None:
         assert _native.build_info()["cuda_device"]
-
-    @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (13, 1), (37, 53, 3), (480, 640, 3)], ids=str)
-    def test_residual_sums(self, shape: tuple[int, ...]) -> None:
-        rng = np.random.default_rng(sum(shape))
-        frames = rng.integers(0, 256, (7, *shape), dtype=np.uint8)
-        ref = rng.integers(0, 256, shape, dtype=np.uint8)
-        for op in (motion.residual_sum, motion.absolute_residual_sum, motion.relative_residual_sum):
-            np.testing.assert_array_equal(
-                op(frames, ref, impl="cuda"), op(frames, ref, impl="native"), strict=True
-            )
-
-    @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (37, 53), (480, 640)], ids=str)
-    def test_optical_strain(self, shape: tuple[int, int]) -> None:
-        flow = np.random.default_rng(1).normal(scale=3, size=(*shape, 2)).astype(np.float32)
-        np.testing.assert_allclose(
-            motion.optical_strain(flow, impl="cuda"),
-            motion.optical_strain(flow, impl="native"),
-            rtol=1e-4,
-            atol=1e-6,
-        )
-
-    @pytest.mark.parametrize("n_hues", [55, 30])
-    @pytest.mark.parametrize("shape", [(1, 1), (37, 53), (480, 640)], ids=str)
-    def test_flow_to_color(self, shape: tuple[int, int], n_hues: int) -> None:
-        flow = np.random.default_rng(2).normal(scale=3, size=(*shape, 2)).astype(np.float32)
-        flow[0, 0, 0] = np.nan
-        gpu = motion.flow_to_color(flow, n_hues, impl="cuda").astype(int)
-        cpu = motion.flow_to_color(flow, n_hues, impl="native").astype(int)
-        assert gpu.shape == cpu.shape and np.abs(gpu - cpu).max() <= 1
-        assert (gpu[0, 0] == 0).all()
-
-    def test_tvl1_small_pair(self) -> None:
-        face = refdata.astronaut_face(48)
-        truth = refdata.smooth_field(48, 48, 0.5, seed=1)
-        nxt = refdata.warp(face, truth, as_uint8=True)
-        for init in (None, 0.7 * truth):
-            gpu = motion.tvl1_flow(face, nxt, init, impl="cuda")
-            cpu = motion.tvl1_flow(face, nxt, init, impl="native")
-            assert np.abs(gpu - cpu).max() < 5e-3
-
-    def test_tvl1_grove3(self, grove3: refdata.Grove3) -> None:
-        gpu = refdata.epe(motion.tvl1_flow(grove3.prev_gray, grove3.next_gray, impl="cuda"), grove3.flow)
-        cv = refdata.epe(reference.opencv_tvl1(grove3.prev_gray, grove3.next_gray), grove3.flow)
-        print(f"\nGrove3 EPE: rtmer CUDA {gpu:.4f} px, OpenCV {cv:.4f} px")
-        assert gpu <= cv * 1.05
 
     def test_auto_prefers_cuda_for_tvl1(self, monkeypatch: pytest.MonkeyPatch) -> None:
         calls: list[str] = []
@@ -187,6 +166,7 @@ class TestCuda:
 
         for name in ("tvl1", "tvl1_cuda"):
             monkeypatch.setattr(_native._C, name, spy(name))
+        monkeypatch.setattr(ops, "_KERNELS", ops.kernel_table())  # the table holds the spies
         face = refdata.astronaut_face(48)
         motion.tvl1_flow(face, np.roll(face, 1, axis=1))
         assert calls == ["tvl1_cuda"]

@@ -1,9 +1,10 @@
-"""remap: the native bicubic backward warp against its numpy twin and against exact shifts."""
+"""remap: every implementation of the bicubic backward warp against the one it twins, and exact shifts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from motion_impls import IMPLS, assert_twin
 
 from rtmer import motion, refdata
 from rtmer.errors import InputError
@@ -14,17 +15,17 @@ def _grid(h: int, w: int) -> np.ndarray:
     return np.dstack([xs, ys])
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (7, 1), (37, 53), (37, 53, 3), (20, 31, 4), (16, 16, 1)])
 @pytest.mark.parametrize("a", [-0.5, -0.75])
-def test_native_equals_reference(shape: tuple[int, ...], a: float) -> None:
+def test_remap(shape: tuple[int, ...], a: float, impl: str) -> None:
     rng = np.random.default_rng(sum(shape))
     img = rng.integers(0, 256, shape, dtype=np.uint8)
     h, w = shape[:2]
     grid = _grid(h + 3, w + 2) + rng.uniform(-3, 3, (h + 3, w + 2, 2)).astype(np.float32)
-    native = motion.remap(img, grid, a=a, impl="native")
-    twin = motion.remap(img, grid, a=a, impl="reference")
-    assert native.shape == twin.shape == (h + 3, w + 2) + shape[2:]
-    np.testing.assert_allclose(native, twin, atol=2e-3)
+    out = motion.remap(img, grid, a=a, impl=impl)
+    assert out.dtype == np.float32 and out.shape == (h + 3, w + 2) + shape[2:]
+    assert_twin("remap", impl, out, lambda twin: motion.remap(img, grid, a=a, impl=twin))
 
 
 def test_identity_is_exact_and_integer_shift_is_a_roll() -> None:

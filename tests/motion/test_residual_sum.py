@@ -1,4 +1,4 @@
-"""CropNet residual sums (ARS, RRS): the native kernel against its numpy twin, and the public checks."""
+"""CropNet residual sums (ARS, RRS): every implementation against the one it twins, and the public checks."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from motion_impls import IMPLS, assert_twin
 
 from rtmer import motion
 from rtmer.errors import InputError
@@ -26,20 +27,20 @@ def _clip(shape: tuple[int, ...], k: int, seed: int) -> tuple[np.ndarray, np.nda
     return rng.integers(0, 256, (k, *shape), dtype=np.uint8), rng.integers(0, 256, shape, dtype=np.uint8)
 
 
-def _assert_twins(op: str, frames: object, ref: np.ndarray, *args: int) -> np.ndarray:
-    """Native and reference results of ``op`` are identical; returns the native one."""
-    native = OPS[op](frames, ref, *args, impl="native")
-    expected = OPS[op](frames, ref, *args, impl="reference")
-    assert native.dtype == OUT_DTYPES[op] and native.shape == np.shape(ref)
-    np.testing.assert_array_equal(native, expected, strict=True)
-    return native
+def _assert_twins(op: str, frames: object, ref: np.ndarray, *args: int, impl: str = "native") -> np.ndarray:
+    """``op`` by ``impl`` has the right dtype and shape and equals its twin's result; returns it."""
+    out = OPS[op](frames, ref, *args, impl=impl)
+    assert out.dtype == OUT_DTYPES[op] and out.shape == np.shape(ref)
+    assert_twin("residual_sum", impl, out, lambda twin: OPS[op](frames, ref, *args, impl=twin))
+    return out
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_native_equals_reference(op: str, shape: tuple[int, ...]) -> None:
+def test_residual_sums(op: str, shape: tuple[int, ...], impl: str) -> None:
     frames, ref = _clip(shape, 6, seed=sum(shape))
-    _assert_twins(op, frames, ref)
+    _assert_twins(op, frames, ref, impl=impl)
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -74,7 +75,7 @@ def test_relative_residual_sum_range(gmin: int, gmax: int) -> None:
     assert out.min() == gmin and out.max() == gmax
 
 
-@pytest.mark.parametrize("impl", ["native", "reference"])
+@pytest.mark.parametrize("impl", IMPLS)
 def test_flat_residual_gives_gmin(impl: str) -> None:
     ref = np.full((5, 9, 3), 40, np.uint8)
     frames = np.full((3, 5, 9, 3), 50, np.uint8)
@@ -84,7 +85,7 @@ def test_flat_residual_gives_gmin(impl: str) -> None:
     np.testing.assert_array_equal(zero, np.full((5, 9, 3), 3, np.uint8), strict=True)
 
 
-@pytest.mark.parametrize("impl", ["native", "reference"])
+@pytest.mark.parametrize("impl", IMPLS)
 def test_absolute_residual_sum_wraps(impl: str) -> None:
     ref = np.zeros((2, 3), np.uint8)
     frames = [np.full((2, 3), 200, np.uint8)] * 2
@@ -92,7 +93,7 @@ def test_absolute_residual_sum_wraps(impl: str) -> None:
     np.testing.assert_array_equal(motion.absolute_residual_sum(frames, ref, impl=impl), np.full((2, 3), 144))
 
 
-@pytest.mark.parametrize("impl", ["native", "reference"])
+@pytest.mark.parametrize("impl", IMPLS)
 def test_relative_residual_sum_hand_example(impl: str) -> None:
     ref = np.array([[10, 20, 30, 40]], np.uint8)
     frames = np.array([[[10, 21, 33, 50]], [[10, 19, 27, 40]]], np.uint8)
@@ -107,7 +108,7 @@ def test_relative_residual_sum_hand_example(impl: str) -> None:
     np.testing.assert_array_equal(motion.relative_residual_sum(frames, ref, 0, 4, impl=impl), [[0, 1, 2, 4]])
 
 
-@pytest.mark.parametrize("impl", ["native", "reference"])
+@pytest.mark.parametrize("impl", IMPLS)
 def test_257_frames_fit_258_do_not(impl: str) -> None:
     ref = np.zeros((3, 4), np.uint8)
     frames = np.full((258, 3, 4), 255, np.uint8)

@@ -1,4 +1,4 @@
-"""Optical strain and flow colour coding: native kernels against their numpy twins and closed forms."""
+"""Optical strain and flow colour coding: every implementation against the one it twins, and closed forms."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from motion_impls import IMPLS, assert_twin
 
 from rtmer import _native, motion
 from rtmer.errors import InputError
@@ -19,12 +20,12 @@ def _flow(shape: tuple[int, int], seed: int, scale: float = 3.0) -> np.ndarray:
     return np.random.default_rng(seed).normal(scale=scale, size=(*shape, 2)).astype(np.float32)
 
 
-def _assert_strain_twins(flow: np.ndarray) -> np.ndarray:
-    """Native strain matches the reference twin; returns the native one."""
-    native = motion.optical_strain(flow, impl="native")
-    assert native.dtype == np.float32 and native.shape == flow.shape[:2]
-    np.testing.assert_allclose(native, motion.optical_strain(flow, impl="reference"), rtol=1e-5, atol=1e-6)
-    return native
+def _assert_strain_twins(flow: np.ndarray, impl: str = "native") -> np.ndarray:
+    """Strain by ``impl`` matches its twin's; returns it."""
+    out = motion.optical_strain(flow, impl=impl)
+    assert out.dtype == np.float32 and out.shape == flow.shape[:2]
+    assert_twin("optical_strain", impl, out, lambda twin: motion.optical_strain(flow, impl=twin))
+    return out
 
 
 def _assert_color_close(native: np.ndarray, expected: np.ndarray) -> None:
@@ -38,9 +39,10 @@ def _assert_color_close(native: np.ndarray, expected: np.ndarray) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_strain_native_equals_reference(shape: tuple[int, int]) -> None:
-    _assert_strain_twins(_flow(shape, seed=shape[0] * 100 + shape[1]))
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("shape", [*SHAPES, (480, 640)], ids=str)
+def test_optical_strain(shape: tuple[int, int], impl: str) -> None:
+    _assert_strain_twins(_flow(shape, seed=shape[0] * 100 + shape[1]), impl)
 
 
 def test_strain_non_contiguous_and_float64() -> None:
@@ -56,7 +58,7 @@ def test_strain_non_contiguous_and_float64() -> None:
     )
 
 
-@pytest.mark.parametrize("impl", ["native", "reference"])
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("shape", [(9, 13), (1, 6), (6, 1)], ids=str)
 def test_strain_of_linear_flow(impl: str, shape: tuple[int, int]) -> None:
     # u = a x + b y, v = c x + d y: strain sqrt(a^2 + d^2 + (b + c)^2 / 2) everywhere.
@@ -88,14 +90,19 @@ def test_color_wheel_native_equals_reference(n_hues: int) -> None:
     np.testing.assert_array_equal(_native._C.color_wheel(n_hues), reference.color_wheel(n_hues), strict=True)
 
 
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("nan", [False, True], ids=["finite", "nan"])
 @pytest.mark.parametrize("n_hues", [55, 30])
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_flow_to_color_native_close_to_reference(shape: tuple[int, int], n_hues: int) -> None:
+@pytest.mark.parametrize("shape", [*SHAPES, (480, 640)], ids=str)
+def test_flow_to_color(shape: tuple[int, int], n_hues: int, nan: bool, impl: str) -> None:
     flow = _flow(shape, seed=shape[0] + shape[1])
-    _assert_color_close(
-        motion.flow_to_color(flow, n_hues, impl="native"),
-        motion.flow_to_color(flow, n_hues, impl="reference"),
-    )
+    if nan:
+        flow[0, 0, 0] = np.nan
+    out = motion.flow_to_color(flow, n_hues, impl=impl)
+    assert out.dtype == np.uint8 and out.shape == (*shape, 3)
+    if nan:
+        assert (out[0, 0] == 0).all()  # non-finite: black
+    assert_twin("flow_to_color", impl, out, lambda twin: motion.flow_to_color(flow, n_hues, impl=twin))
 
 
 @pytest.mark.parametrize("n_hues", [55, 30])
@@ -120,7 +127,7 @@ def test_flow_to_color_non_contiguous_and_float64() -> None:
     )
 
 
-@pytest.mark.parametrize("impl", ["native", "reference"])
+@pytest.mark.parametrize("impl", IMPLS)
 def test_flow_to_color_non_finite_black(impl: str) -> None:
     flow = _flow((6, 7), seed=4)
     flow[0, 0] = (np.nan, 1.0)
@@ -136,7 +143,7 @@ def test_flow_to_color_non_finite_black(impl: str) -> None:
     np.testing.assert_array_equal(out[~bad], motion.flow_to_color(finite_only, impl=impl)[~bad])
 
 
-@pytest.mark.parametrize("impl", ["native", "reference"])
+@pytest.mark.parametrize("impl", IMPLS)
 def test_flow_to_color_zero_flow_white(impl: str) -> None:
     np.testing.assert_array_equal(motion.flow_to_color(np.zeros((3, 5, 2), np.float32), impl=impl), 255)
 

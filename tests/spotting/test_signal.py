@@ -32,7 +32,7 @@ def _noise(rng: np.random.Generator, sigma: float = 0.1) -> np.ndarray:
 
 def _state(k: int, fps: float, flow: np.ndarray) -> MotionState:
     z = np.zeros((H, W), np.float32)
-    return MotionState(k, k / fps, 0, flow.astype(np.float32), z, z.astype(np.uint8), (), 0)
+    return MotionState(k, k / fps, 0, flow.astype(np.float32), z, z.astype(np.uint8), 0)
 
 
 def _signal(block_px: int = 4) -> MotionSignal:

@@ -194,14 +194,7 @@ struct Tvl1Solver::Impl {
 
   Impl(int hh, int ww, const Tvl1Params& p) : prm(p), h(hh), w(ww), median(p.median_filter) {
     RTMER_CHECK(h > 0 && w > 0, "TV-L1 needs a non-empty image, got ", h, "x", w);
-    RTMER_CHECK(p.scales >= 1, "scales must be >= 1, got ", p.scales);
-    RTMER_CHECK(p.scale_step > 0.0f && p.scale_step < 1.0f, "scale_step must lie in (0, 1), got ", p.scale_step);
-    RTMER_CHECK(p.warps >= 1, "warps must be >= 1, got ", p.warps);
-    RTMER_CHECK(p.inner_iterations >= 1 && p.outer_iterations >= 1, "iterations must be >= 1");
-    RTMER_CHECK(p.tau > 0.0f && p.theta > 0.0f && p.lambda > 0.0f, "tau, theta and lambda must be positive");
-    RTMER_CHECK(p.epsilon >= 0.0f, "epsilon must be >= 0");
-    RTMER_CHECK(p.median_filter <= 1 || p.median_filter == 3 || p.median_filter == 5,
-                "median_filter must be 0, 1, 3 or 5 (as OpenCV's), got ", p.median_filter);
+    check_params(p);
     // OpenCV's pyramid: each level is the previous one resized by scale_step, and the coarse
     // levels stop before either side would drop under 16 px.
     int lh = h, lw = w;

@@ -341,17 +341,9 @@ void resize_to_size(const float* src, int hs, int ws, float* dst, int hd, int wd
 
 Tvl1Stats tvl1_cuda(const float* i0, const float* i1, int h, int w, const float* init, float* flow,
                     const Tvl1Params& p) {
-  // The same parameter checks as the CPU solver, so both paths reject the same input.
   RTMER_CHECK(h > 0 && w > 0, "TV-L1 needs a non-empty image, got ", h, "x", w);
   RTMER_CHECK(static_cast<int64_t>(h) * w <= INT_MAX, "image too large for the CUDA TV-L1: ", h, "x", w);
-  RTMER_CHECK(p.scales >= 1, "scales must be >= 1, got ", p.scales);
-  RTMER_CHECK(p.scale_step > 0.0f && p.scale_step < 1.0f, "scale_step must lie in (0, 1), got ", p.scale_step);
-  RTMER_CHECK(p.warps >= 1, "warps must be >= 1, got ", p.warps);
-  RTMER_CHECK(p.inner_iterations >= 1 && p.outer_iterations >= 1, "iterations must be >= 1");
-  RTMER_CHECK(p.tau > 0.0f && p.theta > 0.0f && p.lambda > 0.0f, "tau, theta and lambda must be positive");
-  RTMER_CHECK(p.epsilon >= 0.0f, "epsilon must be >= 0");
-  RTMER_CHECK(p.median_filter <= 1 || p.median_filter == 3 || p.median_filter == 5,
-              "median_filter must be 0, 1, 3 or 5 (as OpenCV's), got ", p.median_filter);
+  check_params(p);
 
   // OpenCV's pyramid: each level is the previous one resized by scale_step (sizes rounded), and
   // levels stop before either side would drop under 16 px.
