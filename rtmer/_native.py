@@ -11,6 +11,7 @@ import os
 import platform
 from typing import Any
 
+_C: Any
 try:
     from rtmer import _C
 except ImportError as exc:  # a failed native build: the reference path still works

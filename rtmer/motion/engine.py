@@ -61,9 +61,10 @@ class IncrementalMotion:
     def reset(self, reference_frame: np.ndarray, *, index: int = 0, t: float = 0.0) -> None:
         """Take a new reference (onset) frame; the next push is solved cold."""
         ref = _crop(reference_frame, "reference frame")
-        if hasattr(self, "_ref") and ref.shape[:2] != self._ref.shape[:2]:
+        previous: np.ndarray | None = getattr(self, "_ref", None)
+        if previous is not None and ref.shape[:2] != previous.shape[:2]:
             raise InputError(
-                f"new reference is {ref.shape[:2]}, the engine was built for {self._ref.shape[:2]}"
+                f"new reference is {ref.shape[:2]}, the engine was built for {previous.shape[:2]}"
             )
         self._ref = ref
         self._ref_gray = gray_float(_gray(ref), "reference frame")

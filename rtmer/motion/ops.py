@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def kernel_table() -> dict[str, dict[str, Kernel]]:
 _KERNELS = kernel_table()
 
 
-def _choose(op: str, impl: str, stacklevel: int) -> str:
+def _choose(op: str, impl: str, stacklevel: int) -> Impl:
     """The implementation of ``op`` that ``impl`` names: the "auto" rule, or an error naming the remedy.
 
     ``stacklevel``: the caller the one-time warning points at, counted from here.
@@ -142,7 +142,7 @@ def _choose(op: str, impl: str, stacklevel: int) -> str:
         raise NativeUnavailableError(
             f"impl='cuda' but {why}; use impl='native', or rebuild on a machine with nvcc (RTMER_CUDA=1)"
         )
-    return impl
+    return cast(Impl, impl)  # checked against _IMPLS above
 
 
 def _resolve(op: str, impl: str) -> Kernel:
@@ -182,12 +182,10 @@ def _frame_stack(frames: np.ndarray | Sequence[np.ndarray], ref: np.ndarray) -> 
         items = list(frames)
         if not items:
             raise InputError("residual sums need at least one key frame, got none")
-        stack = (
-            np.stack([np.asarray(f) for f in items]) if all(np.shape(f) == ref.shape for f in items) else None
-        )
-        if stack is None:
+        if not all(np.shape(f) == ref.shape for f in items):
             shapes = sorted({np.shape(f) for f in items})
             raise InputError(f"every key frame must have the reference's shape {ref.shape}; got {shapes}")
+        stack = np.stack([np.asarray(f) for f in items])
     if stack.dtype != np.uint8:
         raise InputError(f"key frames must be uint8, got {stack.dtype}")
     if stack.shape[1:] != ref.shape:

@@ -419,7 +419,10 @@ def tvl1_flow_counted(
         h, w = (math.floor(n * float(step) + 0.5) for n in pyramid[-1][0].shape)
         if h < 16 or w < 16:
             break
-        pyramid.append(tuple(_resize_bilinear(x, h, w, inv_step, inv_step) for x in pyramid[-1]))
+        a, b = pyramid[-1]
+        pyramid.append(
+            (_resize_bilinear(a, h, w, inv_step, inv_step), _resize_bilinear(b, h, w, inv_step, inv_step))
+        )
 
     if init is None:
         u1, u2 = (np.zeros(pyramid[-1][0].shape, dtype=_F32) for _ in range(2))
@@ -429,8 +432,8 @@ def tvl1_flow_counted(
         flow = np.asarray(init, dtype=_F32)
         u1, u2 = np.ascontiguousarray(flow[..., 0]), np.ascontiguousarray(flow[..., 1])
         for a, _ in pyramid[1:]:
-            u1 = _resize_bilinear(u1, *a.shape, inv_step, inv_step) * step
-            u2 = _resize_bilinear(u2, *a.shape, inv_step, inv_step) * step
+            u1 = _resize_bilinear(u1, a.shape[0], a.shape[1], inv_step, inv_step) * step
+            u2 = _resize_bilinear(u2, a.shape[0], a.shape[1], inv_step, inv_step) * step
 
     iterations = work = 0
     for level in range(len(pyramid) - 1, -1, -1):
@@ -481,7 +484,7 @@ def opencv_tvl1(
         return np.ascontiguousarray(image, dtype=dtype)
 
     s = settings or Tvl1Settings()
-    solver = cv2.optflow.DualTVL1OpticalFlow_create(
+    solver = cv2.optflow.DualTVL1OpticalFlow_create(  # type: ignore[attr-defined]  # contrib, untyped
         tau=s.tau,
         lambda_=s.lambda_,
         theta=s.theta,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from rtmer import _native
 from rtmer.errors import InputError
@@ -35,6 +36,6 @@ class Tvl1Settings:
             except ValueError as exc:
                 raise InputError(f"invalid TV-L1 settings: {exc}") from None
 
-    def native(self) -> object:
+    def native(self) -> Any:
         """These settings as the native ``Tvl1Params``."""
         return _native._C.Tvl1Params(**asdict(self))
