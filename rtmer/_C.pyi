@@ -7,6 +7,7 @@ import numpy.typing as npt
 
 U8 = npt.NDArray[np.uint8]
 U16 = npt.NDArray[np.uint16]
+I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 
 class Tvl1Params:
@@ -47,6 +48,18 @@ class Tvl1Solver:
     def set_reference(self, reference: F32) -> None: ...
     def compute(self, frame: F32, init: F32 | None, out: F32) -> Tvl1Stats: ...
 
+class ErtPredictor:
+    parts: int
+    cascades: int
+    trees: int
+    depth: int
+    features: int
+    def __init__(
+        self, initial: F32, anchor: I64, deltas: F32, split_idx: I64, thresh: F32, leaves: F32
+    ) -> None: ...
+    def predict(self, image: U8, x0: float, y0: float, x1: float, y1: float) -> F32: ...
+
+def unpack_dlib(data: U8, offset: int, count: int, n_ints: int, n_floats: int) -> tuple[I64, F32, int]: ...
 def residual_sum(frames: U8, reference: U8) -> U16: ...
 def residual_accumulate(frame: U8, reference: U8, acc: U16) -> None: ...
 def absdiff(frame: U8, reference: U8) -> U8: ...
