@@ -14,7 +14,7 @@ import pytest
 from rtmer import _native, refdata
 from rtmer.errors import DataFetchError, InputError
 from rtmer.face import ert
-from rtmer.face.dlib_backend import predictor_path
+from rtmer.face.dlib_backend import DlibBackend, predictor_path
 from rtmer.face.landmarks import Box
 
 
@@ -218,3 +218,27 @@ def test_bad_inputs_are_one_input_error(
         with pytest.raises(InputError) as err:
             predict(image, box)
         assert "\n" not in str(err.value)
+
+
+def test_backend_points_are_dlibs_unrounded(
+    astronaut: np.ndarray, dlib_predictor: object, native: ert.ErtPredictor
+) -> None:
+    backend = DlibBackend()
+    found = backend.detect(astronaut)
+    assert found is not None and found.points68.dtype == np.float32
+    assert not np.all(found.points68 == np.round(found.points68))  # sub-pixel
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
+    box = tuple(float(round(v)) for v in found.box)
+    np.testing.assert_array_equal(found.points68, native(gray, box))
+    np.testing.assert_array_equal(np.floor(found.points68 + 0.5), dlib_points(dlib_predictor, gray, box))
+
+
+def test_backend_without_the_native_module_runs_dlibs_predictor(
+    monkeypatch: pytest.MonkeyPatch, astronaut: np.ndarray, native: ert.ErtPredictor
+) -> None:
+    monkeypatch.setattr(_native, "HAS_NATIVE", False)
+    found = DlibBackend().detect(astronaut)
+    assert found is not None and found.points68.dtype == np.float32
+    box = tuple(float(round(v)) for v in found.box)
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
+    np.testing.assert_array_equal(found.points68, np.floor(native(gray, box) + 0.5))
