@@ -9,6 +9,8 @@ face; fetched by rtmer.refdata on first use), frames resized to 640x480 before t
   BlazeFace plus FaceMesh in static mode);
 - tracking: ``backend.track`` from the previous frame's landmarks (dlib: the predictor plus the
   local detection that confirms the face; MediaPipe: FaceMesh in streaming mode);
+- landmarks alone: ``backend.track(confirm=False)`` from the first frame's landmarks (dlib: the
+  shape predictor alone; MediaPipe: as tracking);
 - alignment: the motion-crop transform from the 68 points and the 128x128 warp;
 - registration: TemplateRegistration.refine (warp, Lucas-Kanade on ~64 points, robust fit);
 - FaceTracker.update, amortised: the whole tracker over the video played forwards and backwards
@@ -187,6 +189,11 @@ def measure(name: str, frames: list[np.ndarray], passes: int, fps: float) -> dic
             state["previous"] = backend.track(f, state["previous"]) or state["previous"]
 
         stages["tracking"] = per_frame(track, frames, 1)  # in order: a real stream
+        first = found[0]
+        assert first is not None  # checked above
+        stages["landmarks alone"] = per_frame(
+            lambda f: backend.track(f, first, confirm=False), frames, passes
+        )
         stages["alignment"] = per_frame(
             lambda f: align.warp(f, align.MOTION.transform(points[id(f)]), align.MOTION.size), frames, passes
         )

@@ -10,6 +10,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <climits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@
 #include "common/check.h"
 #include "common/median.h"
 #include "common/parallel.h"
+#include "ops/dlib_unpack.h"
+#include "ops/ert.h"
 #include "ops/flow_color.h"
 #include "ops/remap.h"
 #include "ops/residual_sum.h"
@@ -189,6 +192,61 @@ py::tuple tvl1(const carray<float>& i0, const carray<float>& i1, const std::opti
   return py::make_tuple(flow, st);
 }
 
+py::tuple unpack_dlib(const carray<uint8_t>& data, int64_t offset, int64_t count, int n_ints, int n_floats) {
+  RTMER_CHECK(data.ndim() == 1, "data must be a 1-D uint8 array");
+  RTMER_CHECK(offset >= 0 && count >= 0 && n_ints >= 0 && n_floats >= 0, "offset and counts must be >= 0");
+  carray<int64_t> ints({count, static_cast<int64_t>(n_ints)});
+  carray<float> floats({count, static_cast<int64_t>(n_floats)});
+  int64_t end = 0;
+  {
+    py::gil_scoped_release nogil;
+    end = unpack_dlib_cpu(data.data(), data.size(), offset, count, n_ints, n_floats, ints.mutable_data(),
+                          floats.mutable_data());
+  }
+  return py::make_tuple(ints, floats, end);
+}
+
+int checked_int(int64_t v, const char* what) {
+  RTMER_CHECK(v >= 0 && v <= INT_MAX, what, " out of range: ", v);
+  return static_cast<int>(v);
+}
+
+ErtPredictor make_ert(const carray<float>& initial, const carray<int64_t>& anchor, const carray<float>& deltas,
+                      const carray<int64_t>& split_idx, const carray<float>& thresh, const carray<float>& leaves) {
+  RTMER_CHECK(initial.ndim() == 2 && initial.shape(1) == 2, "initial shape must be P x 2 float32");
+  RTMER_CHECK(anchor.ndim() == 2, "anchor must be C x F");
+  const int64_t P = initial.shape(0), C = anchor.shape(0), F = anchor.shape(1);
+  RTMER_CHECK(deltas.ndim() == 3 && deltas.shape(0) == C && deltas.shape(1) == F && deltas.shape(2) == 2,
+              "deltas must be C x F x 2 float32");
+  RTMER_CHECK(split_idx.ndim() == 4 && split_idx.shape(0) == C && split_idx.shape(3) == 2,
+              "split_idx must be C x T x S x 2");
+  const int64_t T = split_idx.shape(1), S = split_idx.shape(2);
+  RTMER_CHECK(thresh.ndim() == 3 && thresh.shape(0) == C && thresh.shape(1) == T && thresh.shape(2) == S,
+              "thresh must be C x T x S float32");
+  RTMER_CHECK(leaves.ndim() == 4 && leaves.shape(0) == C && leaves.shape(1) == T && leaves.shape(2) == S + 1 &&
+                  leaves.shape(3) == 2 * P,
+              "leaves must be C x T x (S + 1) x 2P float32");
+  int depth = 0;
+  while (depth <= 16 && (int64_t{1} << depth) - 1 < S) ++depth;
+  RTMER_CHECK((int64_t{1} << depth) - 1 == S, "trees must be full (2^depth - 1 splits), got ", S, " splits");
+  const ErtSizes sizes{checked_int(P, "parts"), checked_int(C, "cascades"), checked_int(T, "trees"), depth,
+                       checked_int(F, "features")};
+  return ErtPredictor(sizes, initial.data(), anchor.data(), deltas.data(), split_idx.data(), thresh.data(),
+                      leaves.data());
+}
+
+carray<float> ert_predict(const ErtPredictor& p, const carray<uint8_t>& gray, double x0, double y0, double x1,
+                          double y1) {
+  RTMER_CHECK(gray.ndim() == 2 && gray.shape(0) > 0 && gray.shape(1) > 0,
+              "image must be a non-empty H x W uint8 array");
+  const int h = checked_int(gray.shape(0), "image height"), w = checked_int(gray.shape(1), "image width");
+  carray<float> out({static_cast<int64_t>(p.sizes().parts), int64_t{2}});
+  const double box[4] = {x0, y0, x1, y1};
+  py::gil_scoped_release nogil;
+  p.predict(gray.data(), h, w, w, box, out.mutable_data());
+  return out;
+}
+
 py::dict build_info() {
   py::dict d;
   d["compiler"] = RTMER_BUILD_COMPILER;
@@ -288,11 +346,23 @@ PYBIND11_MODULE(_C, m) {
             py::arg("image"), py::arg("map"), py::arg("a"));
   def_twins(m, "tvl1", &tvl1<tvl1_cpu>, &tvl1<tvl1_cuda>, py::arg("prev"), py::arg("next"), py::arg("init"),
             py::arg("params"));
+
+  py::class_<ErtPredictor>(m, "ErtPredictor")
+      .def(py::init(&make_ert), py::arg("initial"), py::arg("anchor"), py::arg("deltas"), py::arg("split_idx"),
+           py::arg("thresh"), py::arg("leaves"))
+      .def_property_readonly("parts", [](const ErtPredictor& p) { return p.sizes().parts; })
+      .def_property_readonly("cascades", [](const ErtPredictor& p) { return p.sizes().cascades; })
+      .def_property_readonly("trees", [](const ErtPredictor& p) { return p.sizes().trees; })
+      .def_property_readonly("depth", [](const ErtPredictor& p) { return p.sizes().depth; })
+      .def_property_readonly("features", [](const ErtPredictor& p) { return p.sizes().features; })
+      .def("predict", &ert_predict, py::arg("image"), py::arg("x0"), py::arg("y0"), py::arg("x1"), py::arg("y1"));
   m.def("residual_accumulate", &residual_accumulate, py::arg("frame"), py::arg("reference"), py::arg("acc"));
   m.def("absdiff", &absdiff, py::arg("frame"), py::arg("reference"));
   m.def("ars_from_sum", &ars_from_sum, py::arg("acc"));
   m.def("rrs_from_sum", &rrs_from_sum, py::arg("acc"), py::arg("gmin"), py::arg("gmax"));
   m.def("color_wheel", &wheel, py::arg("n_hues"));
+  m.def("unpack_dlib", &unpack_dlib, py::arg("data"), py::arg("offset"), py::arg("count"), py::arg("n_ints"),
+        py::arg("n_floats"));
   m.def("median_blur", &median_blur, py::arg("image"), py::arg("ksize"));
   m.def("cuda_device_count", &cuda_device_count);
   m.def("cuda_device_name", [] { return std::string(cuda_device_name()); });
