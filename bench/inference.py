@@ -43,7 +43,7 @@ def weights_for(model: str, folder: Path) -> tuple[WeightCard, str]:
     torch.manual_seed(0)
     net = spec.build()
     svm = None
-    if spec.input.kind == "frames":
+    if spec.input.frame_level:
         from rtmer.models.aggregation import ClipSVM
 
         rng = np.random.default_rng(0)

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from rtmer.errors import InputError
-from rtmer.features import feature_kind
 from rtmer.heads.svm import SvmHead
 from rtmer.models import registry
 
@@ -124,7 +123,7 @@ class BaseBackend(ABC):
         self.spec = registry.get(card.model)
         self.item = item_shape(self.spec)
         self.head: SvmHead | None = None
-        if feature_kind(self.spec.input.kind).frame_level:
+        if self.spec.input.frame_level:
             self.head = SvmHead.load(card.file("svm"), num_classes=len(card.classes))
         budget = self.spec.budget_gpu_ms if self.uses_gpu else self.spec.budget_cpu_ms
         self.meter = LatencyMeter(budget)

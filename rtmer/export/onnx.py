@@ -89,7 +89,7 @@ class FrameFeatures(nn.Module):
 
 def graph_module(model: nn.Module, spec: ModelSpec) -> nn.Module:
     """What the ONNX graph computes for ``spec``'s model, in eval mode."""
-    wrapped = FrameFeatures(model) if spec.input.kind == "frames" else Probabilities(model)
+    wrapped = FrameFeatures(model) if spec.input.frame_level else Probabilities(model)
     return wrapped.eval()
 
 
@@ -118,7 +118,7 @@ def export_onnx(model: nn.Module, spec: ModelSpec, path: Path, *, opset: int = O
         ) from exc
     module = graph_module(model, spec)
     path = Path(path)
-    output = FEATURES if spec.input.kind == "frames" else PROBABILITIES
+    output = FEATURES if spec.input.frame_level else PROBABILITIES
     try:
         with atomic_write(path) as tmp:
             with warnings.catch_warnings():

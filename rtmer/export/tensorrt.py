@@ -164,7 +164,7 @@ def profile_shapes(spec: ModelSpec) -> tuple[tuple[int, ...], tuple[int, ...], t
     """The engine input's (min, opt, max) shapes: batch 1 / 1 / :data:`MAX_BATCH` items; the
     aggregation network's frames: T / T / ``MAX_BATCH * T``."""
     item = spec.input.shape
-    per = spec.input.clip_frames if spec.input.kind == "frames" else 1
+    per = spec.input.clip_frames if spec.input.frame_level else 1
     assert per is not None  # the registry gives every frames model a clip length
     return (per, *item), (per, *item), (MAX_BATCH * per, *item)
 

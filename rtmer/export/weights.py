@@ -70,7 +70,7 @@ def save_weights(
     from safetensors.torch import save_file
 
     spec = registry.get(card.model)
-    if (svm is None) != (spec.input.kind != "frames"):
+    if (svm is None) != (not spec.input.frame_level):
         need = "needs its fitted ClipSVM (svm=...)" if svm is None else "takes no SVM"
         raise ExportError(f"{spec.name} {need}")
     folder, stem = card.path.parent, card.path.stem

@@ -41,7 +41,7 @@ def model_input(feature: Feature, model: str | registry.ModelSpec) -> np.ndarray
         x = feature.astype(np.float32)
         if feature.dtype == np.uint8:
             x /= np.float32(255)
-        if kind == "frames":
+        if spec.input.frame_level:  # (T, H, W) or (T, H, W, C) frames
             x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
         else:
             x = x.transpose(2, 0, 1)

@@ -66,6 +66,12 @@ class InputSpec:
             raise InputError(f"input shape {self.shape} must be non-empty with positive sizes")
 
     @property
+    def frame_level(self) -> bool:
+        """Whether the model sees one frame at a time (a clip's T frames as its batch, classified
+        by a head over their features), by the kind's rule."""
+        return feature_kind(self.kind).frame_level
+
+    @property
     def item_shape(self) -> tuple[int, ...]:
         """One item as the backends take it and :func:`rtmer.models.inputs.model_input` gives it, by
         the kind's rule (:meth:`rtmer.features.FeatureKind.item_shape`): ``(T, C, H, W)`` clips for

@@ -154,30 +154,16 @@ def color_wheel(n_hues: int = 55) -> np.ndarray:
     n_hues = 55 gives the standard wheel (RY 15, YG 6, GC 4, CB 11, BM 13, MR 6); other counts
     scale the six segments (at least 1 hue each, the largest absorbs the rounding).
     """
-    ry, yg, gc, cb, bm, mr = _wheel_segments(n_hues)
     wheel = np.zeros((n_hues, 3), dtype=np.float64)
-
-    def ramp(n: int) -> np.ndarray:
-        return np.floor(255 * np.arange(n) / n)
-
+    # Each segment holds one channel at 255 and ramps another up or down: red -> yellow -> green
+    # -> cyan -> blue -> magenta -> red.
+    ramps = [(0, 1, True), (1, 0, False), (1, 2, True), (2, 1, False), (2, 0, True), (0, 2, False)]
     k = 0
-    wheel[k : k + ry, 0] = 255  # red -> yellow
-    wheel[k : k + ry, 1] = ramp(ry)
-    k += ry
-    wheel[k : k + yg, 0] = 255 - ramp(yg)  # yellow -> green
-    wheel[k : k + yg, 1] = 255
-    k += yg
-    wheel[k : k + gc, 1] = 255  # green -> cyan
-    wheel[k : k + gc, 2] = ramp(gc)
-    k += gc
-    wheel[k : k + cb, 1] = 255 - ramp(cb)  # cyan -> blue
-    wheel[k : k + cb, 2] = 255
-    k += cb
-    wheel[k : k + bm, 2] = 255  # blue -> magenta
-    wheel[k : k + bm, 0] = ramp(bm)
-    k += bm
-    wheel[k : k + mr, 2] = 255 - ramp(mr)  # magenta -> red
-    wheel[k : k + mr, 0] = 255
+    for n, (full, ramped, rising) in zip(_wheel_segments(n_hues), ramps, strict=True):
+        ramp = np.floor(255 * np.arange(n) / n)
+        wheel[k : k + n, full] = 255
+        wheel[k : k + n, ramped] = ramp if rising else 255 - ramp
+        k += n
     return wheel.astype(_F32)
 
 

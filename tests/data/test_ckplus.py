@@ -25,16 +25,9 @@ def test_labelled_sequences(tmp_path: Path) -> None:
     assert c.frame_numbers == tuple(range(1, 12)) and c.frames[0].name == "S005_001_00000001.png"
     assert (c.onset, c.apex, c.offset) == (0, 10, 10)  # first frame neutral, last frame the peak
     assert [clips[f"S010_{i:03d}"].emotion for i in range(8)] == [EMOTIONS[i] for i in range(8)]
-    assert EMOTIONS == {
-        0: "neutral",
-        1: "anger",
-        2: "contempt",
-        3: "disgust",
-        4: "fear",
-        5: "happy",
-        6: "sadness",
-        7: "surprise",
-    }
+    # The readme's codes 0-7, in its order.
+    names = ["neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"]
+    assert EMOTIONS == dict(enumerate(names))
     (unlabelled,) = res.skipped
     assert unlabelled.path == tmp_path / "cohn-kanade-images" / "S005" / "002"
     assert unlabelled.reason.startswith("unlabelled")

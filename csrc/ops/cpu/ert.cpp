@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <new>
+#include <utility>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -42,6 +43,16 @@ constexpr int kBlock = 8;        // trees walked together
 constexpr size_t kPage = size_t{2} << 20;
 constexpr std::align_val_t kAlign{kPage};
 
+// The mean point of an interleaved x, y shape, in double as dlib sums it.
+std::pair<double, double> centroid(const float* shape, int parts) {
+  double mx = 0.0, my = 0.0;
+  for (int i = 0; i < parts; ++i) {
+    mx += shape[2 * i];
+    my += shape[2 * i + 1];
+  }
+  return {mx / parts, my / parts};
+}
+
 }  // namespace
 
 void ErtPredictor::AlignedDelete::operator()(float* p) const { ::operator delete[](p, kAlign); }
@@ -61,13 +72,7 @@ ErtPredictor::ErtPredictor(const ErtSizes& sizes, const float* initial, const in
 
   initial_.assign(row_, 0.0f);
   std::copy(initial, initial + 2 * P, initial_.begin());
-  double mx = 0.0, my = 0.0;
-  for (int i = 0; i < P; ++i) {
-    mx += initial[2 * i];
-    my += initial[2 * i + 1];
-  }
-  mx /= P;
-  my /= P;
+  const auto [mx, my] = centroid(initial, P);
   centred_.resize(2 * static_cast<size_t>(P));
   for (int i = 0; i < P; ++i) {
     centred_[2 * i] = initial[2 * i] - mx;
@@ -112,13 +117,7 @@ void ErtPredictor::tform(const float* shape, float m[4]) const {
   // its 2 x 2 part. In 2-D its SVD solution has a closed form, the reflection case included:
   // c R = [[a, -b], [b, a]], a = (cov00 + cov11) / spread, b = (cov10 - cov01) / spread.
   const int P = sizes_.parts;
-  double mx = 0.0, my = 0.0;
-  for (int i = 0; i < P; ++i) {
-    mx += shape[2 * i];
-    my += shape[2 * i + 1];
-  }
-  mx /= P;
-  my /= P;
+  const auto [mx, my] = centroid(shape, P);
   double c00 = 0.0, c01 = 0.0, c10 = 0.0, c11 = 0.0;
   for (int i = 0; i < P; ++i) {
     const double tx = shape[2 * i] - mx, ty = shape[2 * i + 1] - my;
