@@ -259,8 +259,8 @@ MODELS: dict[str, ModelSpec] = {
             budget_cpu_ms=200.0,
             budget_gpu_ms=1.0,
             notes="frame-level network; a clip is classified by an SVM on the mean, std and median of its "
-            "frames' FC-64 features (ClipSVM); the budgets are for one clip's 64 frames, over DESIGN.md's "
-            "20 ms apex-to-result on CPU",
+            "frames' FC-64 features (ClipSVM); the budgets are for one clip's 64 frames, over the 20 ms "
+            "apex-to-result budget on CPU",
         ),
         ModelSpec(
             name="cnn_lstm_se",
@@ -281,7 +281,7 @@ MODELS: dict[str, ModelSpec] = {
             budget_cpu_ms=100.0,
             budget_gpu_ms=1.0,
             notes="spatial models per region (stage 1, spatial_logits), then LSTMs + SE (stage 2); focal "
-            "loss; the CPU budget is for one clip's 32 frames, over DESIGN.md's 20 ms apex-to-result",
+            "loss; the CPU budget is for one clip's 32 frames, over the 20 ms apex-to-result budget",
         ),
     )
 }

@@ -1,9 +1,10 @@
 """The per-frame motion engine: the flow of each new face crop against the onset (reference) crop.
 
-rtmer's streaming twist on TV-L1 (methods.md, "TV-L1 optical flow"): the flow reference → frame t
-starts from the flow reference → frame t−1, so a reduced schedule (one scale, one warp, a dozen
-iterations) keeps the accuracy of a cold full-schedule solve at a fraction of its work: within
-10 % of the cold solves' sequence-mean EPE (bench/README.md, motion.py, has how it was chosen).
+rtmer's streaming twist on TV-L1 (Zach, Pock, Bischof 2007; Sanchez et al. 2013): the flow
+reference → frame t starts from the flow reference → frame t−1, so a reduced schedule (one
+scale, one warp, a dozen iterations) keeps the accuracy of a cold full-schedule solve at a
+fraction of its work: within 10 % of the cold solves' sequence-mean EPE (bench/README.md,
+motion.py, has how it was chosen).
 The first frame after a (re)set reference is solved cold with the full schedule.
 """
 

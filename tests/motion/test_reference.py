@@ -20,8 +20,8 @@ from rtmer.motion import reference as ref
 @pytest.mark.parametrize(
     ("onset", "apex", "offset", "expected"),
     [
-        (10, 40, 60, [15, 20, 25, 30, 35, 40]),  # long clip: end = apex (methods.md example)
-        (10, 15, 60, [12, 14, 16, 18, 20]),  # short clip: end = onset + 10 (methods.md example)
+        (10, 40, 60, [15, 20, 25, 30, 35, 40]),  # long clip: end = apex (CropNet eq. 3-4)
+        (10, 15, 60, [12, 14, 16, 18, 20]),  # short clip: end = onset + 10
         (10, 40, 30, [14, 18, 22, 26, 30]),  # end = min(apex, offset)
         (10, None, 60, [12, 14, 16, 18, 20]),  # no apex (SMIC): as a short clip
         (10, None, 13, [11, 12, 13]),  # end = offset, repeats counted once

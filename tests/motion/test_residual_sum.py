@@ -159,8 +159,8 @@ def test_rejects_unknown_impl() -> None:
     ("onset", "apex", "offset", "expected"),
     [(10, 40, 60, [15, 20, 25, 30, 35, 40]), (10, 15, 60, [12, 14, 16, 18, 20])],
 )
-def test_key_frames_methods_examples(onset: int, apex: int, offset: int, expected: list[int]) -> None:
-    # The public re-export (methods.md's examples); the twin's edge cases live in test_reference.py.
+def test_key_frames_paper_examples(onset: int, apex: int, offset: int, expected: list[int]) -> None:
+    # The public re-export (key frames by CropNet's eq. 3-4); the twin's edge cases: test_reference.py.
     assert motion.key_frames(onset, apex, offset) == expected
 
 
